@@ -1,0 +1,87 @@
+using System.Buffers;
+
+namespace MapsExporter.Core;
+
+/// <summary>
+/// File-backed mappings: code (the executable and shared objects), the CDS archive, ZGC's heap memfd,
+/// and everything else as mapped files (jars, the modules image, locale, hsperfdata).
+/// </summary>
+internal static class FileMappingClassifier
+{
+    private const string DeletedSuffix = " (deleted)";
+
+    public static void Classify(MappingTable table, Classification result)
+    {
+        ReadOnlySpan<Mapping> items = table.Items;
+        int maxPathId = -1;
+        foreach (ref readonly Mapping m in items)
+        {
+            maxPathId = Math.Max(maxPathId, m.PathId);
+        }
+
+        // A file with an executable mapping is program code: all of its mappings (text, data, relro) count as library.
+        bool[] executable = ArrayPool<bool>.Shared.Rent(maxPathId + 1);
+        try
+        {
+            Array.Clear(executable, 0, maxPathId + 1);
+            foreach (ref readonly Mapping m in items)
+            {
+                if (m.Kind == MappingKind.File && (m.Permissions & Permissions.Execute) != 0)
+                {
+                    executable[m.PathId] = true;
+                }
+            }
+
+            for (int i = 0; i < items.Length; i++)
+            {
+                ref readonly Mapping m = ref items[i];
+                if (m.Kind != MappingKind.File)
+                {
+                    continue;
+                }
+
+                ReadOnlySpan<char> path = StripDeleted(table.PathOf(m));
+                result.Assign(i, Categorise(path, executable[m.PathId]));
+            }
+        }
+        finally
+        {
+            ArrayPool<bool>.Shared.Return(executable);
+        }
+    }
+
+    public static RegionCategory Categorise(ReadOnlySpan<char> path, bool hasExecutableMapping)
+    {
+        if (path.StartsWith("/memfd:java_heap", StringComparison.Ordinal))
+        {
+            return RegionCategory.JavaHeap;
+        }
+
+        ReadOnlySpan<char> name = BaseName(path);
+        if (name.EndsWith(".jsa", StringComparison.Ordinal))
+        {
+            return RegionCategory.CdsArchive;
+        }
+
+        return hasExecutableMapping || IsSharedObjectName(name) ? RegionCategory.SharedLibrary : RegionCategory.MappedFile;
+    }
+
+    public static ReadOnlySpan<char> StripDeleted(string? path)
+    {
+        ReadOnlySpan<char> span = path;
+        return span.EndsWith(DeletedSuffix, StringComparison.Ordinal) ? span[..^DeletedSuffix.Length] : span;
+    }
+
+    public static ReadOnlySpan<char> BaseName(ReadOnlySpan<char> path)
+    {
+        int slash = path.LastIndexOf('/');
+        return slash < 0 ? path : path[(slash + 1)..];
+    }
+
+    // libfoo.so, libfoo.so.6, libfoo.so.6.0.1
+    private static bool IsSharedObjectName(ReadOnlySpan<char> name)
+    {
+        int so = name.IndexOf(".so", StringComparison.Ordinal);
+        return so > 0 && (so + 3 == name.Length || name[so + 3] == '.');
+    }
+}

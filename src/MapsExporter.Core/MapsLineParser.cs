@@ -1,0 +1,173 @@
+using System.Buffers.Text;
+
+namespace MapsExporter.Core;
+
+/// <summary>
+/// Parses one maps line (<c>start-end perms offset major:minor inode   path</c>), the format maps and
+/// the header lines of smaps share. Works on UTF-8 bytes; allocates only for a path not seen before.
+/// </summary>
+public static class MapsLineParser
+{
+    /// <summary>Paths longer than this are cut: the kernel itself limits them to PATH_MAX.</summary>
+    public const int MaxPathBytes = 4096;
+
+    /// <summary>Quick test: a header line starts with a lowercase hex address followed by '-'.</summary>
+    public static bool LooksLikeHeader(ReadOnlySpan<byte> line)
+    {
+        int dash = line.IndexOf((byte)'-');
+        if (dash <= 0 || dash > 16)
+        {
+            return false;
+        }
+
+        foreach (byte b in line[..dash])
+        {
+            if (!IsHexDigit(b))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Parses <paramref name="line"/> (without its newline); returns null when it parses, else what is wrong.</summary>
+    public static string? TryParse(ReadOnlySpan<byte> line, MappingTable table, out Mapping mapping)
+    {
+        mapping = default;
+        ReadOnlySpan<byte> rest = line;
+
+        if (!TakeHex(ref rest, (byte)'-', out ulong start))
+        {
+            return "expected a start address";
+        }
+
+        if (!TakeHex(ref rest, (byte)' ', out ulong end))
+        {
+            return "expected an end address";
+        }
+
+        if (end < start)
+        {
+            return "end address below start address";
+        }
+
+        if (rest.Length < 5 || rest[4] != (byte)' ' || !TryParsePermissions(rest[..4], out Permissions perms))
+        {
+            return "expected permissions like rw-p";
+        }
+
+        rest = rest[5..];
+        if (!TakeHex(ref rest, (byte)' ', out ulong offset))
+        {
+            return "expected a file offset";
+        }
+
+        if (!TakeHex(ref rest, (byte)':', out ulong major) || !TakeHex(ref rest, (byte)' ', out ulong minor) || major > 0xfff || minor > 0xfffff)
+        {
+            return "expected a device major:minor";
+        }
+
+        int inodeEnd = rest.IndexOf((byte)' ');
+        ReadOnlySpan<byte> inodeText = inodeEnd < 0 ? rest : rest[..inodeEnd];
+        if (!Utf8Parser.TryParse(inodeText, out ulong inode, out int consumed) || consumed != inodeText.Length)
+        {
+            return "expected an inode number";
+        }
+
+        rest = inodeEnd < 0 ? [] : rest[(inodeEnd + 1)..];
+        rest = rest.TrimStart((byte)' ');
+        if (rest.Length > MaxPathBytes)
+        {
+            rest = rest[..MaxPathBytes];
+        }
+
+        MappingKind kind = ClassifyPath(rest, inode);
+        int pathId = rest.IsEmpty ? -1 : table.InternPath(rest);
+        mapping = new Mapping(start, end, perms, offset, (uint)((major << 20) | minor), inode, kind, pathId, -1, -1, -1, VmFlags.None);
+        return null;
+    }
+
+    private static MappingKind ClassifyPath(ReadOnlySpan<byte> path, ulong inode)
+    {
+        if (path.IsEmpty)
+        {
+            return MappingKind.Anonymous;
+        }
+
+        if (path[0] == (byte)'[')
+        {
+            return path switch
+            {
+                _ when path.SequenceEqual("[heap]"u8) => MappingKind.Heap,
+                _ when path.SequenceEqual("[stack]"u8) => MappingKind.Stack,
+                _ when path.SequenceEqual("[vdso]"u8) || path.SequenceEqual("[vvar]"u8) || path.SequenceEqual("[vvar_vclock]"u8)
+                    || path.SequenceEqual("[vsyscall]"u8) || path.SequenceEqual("[uprobes]"u8) => MappingKind.Kernel,
+                _ => MappingKind.NamedAnonymous,
+            };
+        }
+
+        // Anything else with a name is backed by a file, including "/memfd:x (deleted)" and "/SYSV0000 (deleted)".
+        return inode != 0 || path[0] == (byte)'/' ? MappingKind.File : MappingKind.NamedAnonymous;
+    }
+
+    private static bool TryParsePermissions(ReadOnlySpan<byte> text, out Permissions perms)
+    {
+        perms = Permissions.None;
+        if ((text[0] != (byte)'r' && text[0] != (byte)'-') || (text[1] != (byte)'w' && text[1] != (byte)'-')
+            || (text[2] != (byte)'x' && text[2] != (byte)'-') || (text[3] != (byte)'p' && text[3] != (byte)'s'))
+        {
+            return false;
+        }
+
+        if (text[0] == (byte)'r')
+        {
+            perms |= Permissions.Read;
+        }
+
+        if (text[1] == (byte)'w')
+        {
+            perms |= Permissions.Write;
+        }
+
+        if (text[2] == (byte)'x')
+        {
+            perms |= Permissions.Execute;
+        }
+
+        if (text[3] == (byte)'s')
+        {
+            perms |= Permissions.Shared;
+        }
+
+        return true;
+    }
+
+    private static bool TakeHex(ref ReadOnlySpan<byte> rest, byte terminator, out ulong value)
+    {
+        value = 0;
+        int end = rest.IndexOf(terminator);
+        if (end <= 0 || end > 16)
+        {
+            return false;
+        }
+
+        foreach (byte b in rest[..end])
+        {
+            if (!IsHexDigit(b))
+            {
+                return false;
+            }
+        }
+
+        if (!Utf8Parser.TryParse(rest[..end], out value, out int consumed, 'x') || consumed != end)
+        {
+            return false;
+        }
+
+        rest = rest[(end + 1)..];
+        return true;
+    }
+
+    private static bool IsHexDigit(byte b) => b is >= (byte)'0' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f';
+}

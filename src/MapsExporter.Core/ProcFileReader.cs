@@ -1,0 +1,58 @@
+using System.Buffers;
+using Microsoft.Win32.SafeHandles;
+
+namespace MapsExporter.Core;
+
+/// <summary>
+/// Reads a /proc file whole into a reusable buffer. /proc files report a length of 0 and each read of smaps
+/// returns about one page, so it reads until EOF; the buffer grows from the shared pool and is kept.
+/// </summary>
+public sealed class ProcFileReader : IDisposable
+{
+    private byte[] _buffer;
+
+    public ProcFileReader(int initialSize = 64 * 1024)
+    {
+        _buffer = ArrayPool<byte>.Shared.Rent(initialSize);
+    }
+
+    /// <summary>Largest file it reads; beyond it the read fails instead of growing without bound.</summary>
+    public long MaxBytes { get; init; } = 512L * 1024 * 1024;
+
+    /// <summary>Reads <paramref name="path"/>; the span is valid until the next call.</summary>
+    public ReadOnlySpan<byte> ReadAll(string path)
+    {
+        using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        int length = 0;
+        while (true)
+        {
+            if (length == _buffer.Length)
+            {
+                if (_buffer.Length >= MaxBytes)
+                {
+                    throw new IOException($"{path}: larger than {MaxBytes} bytes");
+                }
+
+                byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(MaxBytes, _buffer.Length * 2L));
+                _buffer.AsSpan(0, length).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = larger;
+            }
+
+            // Sequential reads: /proc/PID files ignore the offset argument's meaning beyond "where we were".
+            int read = RandomAccess.Read(handle, _buffer.AsSpan(length), length);
+            if (read == 0)
+            {
+                return _buffer.AsSpan(0, length);
+            }
+
+            length += read;
+        }
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
+}

@@ -1,0 +1,178 @@
+namespace MapsExporter.Core;
+
+/// <summary>
+/// Reads, classifies and reports live processes through a <see cref="ProcFs"/>. One instance keeps its buffers
+/// and tables between calls (no per-mapping allocation in steady state); it is not thread-safe.
+/// </summary>
+public sealed class ProcessInspector : IDisposable
+{
+    private readonly ProcFs _procFs;
+    private readonly ProcFileReader _reader = new();
+
+    public ProcessInspector(ProcFs procFs)
+    {
+        _procFs = procFs;
+    }
+
+    /// <summary>The mappings of the last process read; valid until the next call.</summary>
+    public MappingTable Table { get; } = new();
+
+    /// <summary>The classification of <see cref="Table"/>.</summary>
+    public Classification Classification { get; } = new();
+
+    /// <summary>Cheap test for a JVM: reads maps (no page-table walk, unlike smaps) and looks for libjvm.so.</summary>
+    public bool IsJvm(int pid)
+    {
+        ReadOnlySpan<byte> maps = Read(pid, "maps");
+        return JvmDetector.MapsTextHasLibJvm(maps);
+    }
+
+    public ulong ReadStartTimeTicks(int pid) => ProcStatParser.ParseStartTimeTicks(Read(pid, "stat"), _procFs.PidPath(pid, "stat"));
+
+    /// <summary>
+    /// Reads /proc/PID/smaps (or maps when <paramref name="useSmaps"/> is false or smaps cannot be read, then
+    /// <paramref name="warn"/> is told why) and reports it.
+    /// </summary>
+    public MemoryReport Inspect(int pid, bool useSmaps = true, Action<string>? warn = null)
+    {
+        ulong startTicks = ReadStartTimeTicks(pid);
+        string source = ParseMappings(pid, useSmaps, warn);
+        if (Table.Count == 0)
+        {
+            throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} has no memory map (a kernel thread, or it exited)");
+        }
+
+        RegionClassifier.Classify(Table, Classification);
+        bool isJvm = JvmDetector.MapsLibJvm(Table);
+        string app = ResolveApp(pid, isJvm);
+        int threads = Guard(pid, "task", () => _procFs.CountThreads(pid));
+
+        // The PID may have been reused while we read: the start time tells.
+        if (ReadStartTimeTicks(pid) != startTicks)
+        {
+            throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited while it was read");
+        }
+
+        return ReportBuilder.Build(Table, Classification, new ProcessIdentity(pid, app, isJvm, startTicks), source, threads);
+    }
+
+    private string ParseMappings(int pid, bool useSmaps, Action<string>? warn)
+    {
+        if (useSmaps)
+        {
+            string smaps = _procFs.PidPath(pid, "smaps");
+            try
+            {
+                ReadOnlySpan<byte> text = Read(pid, "smaps");
+                Parse(text, smaps, smapsFormat: true);
+                return smaps;
+            }
+            catch (ProcessReadException e) when (e.Reason is ReadFailure.Permission or ReadFailure.Io && Directory.Exists(_procFs.PidDirectory(pid)))
+            {
+                warn?.Invoke($"{e.Message}; falling back to maps (sizes only, resident unknown)");
+            }
+        }
+
+        string maps = _procFs.PidPath(pid, "maps");
+        Parse(Read(pid, "maps"), maps, smapsFormat: false);
+        return maps;
+    }
+
+    private void Parse(ReadOnlySpan<byte> text, string source, bool smapsFormat)
+    {
+        if (text.IsEmpty)
+        {
+            Table.Clear();
+            return;
+        }
+
+        try
+        {
+            if (smapsFormat)
+            {
+                SmapsParser.Parse(text, Table, source);
+            }
+            else
+            {
+                MapsParser.Parse(text, Table, source);
+            }
+        }
+        catch (ProcParseException e)
+        {
+            throw new ProcessReadException(ReadFailure.Parse, e.Message, e);
+        }
+    }
+
+    private string ResolveApp(int pid, bool isJvm)
+    {
+        if (isJvm)
+        {
+            try
+            {
+                string? name = AppNameResolver.FromJavaCommandLine(Read(pid, "cmdline"));
+                if (name is not null)
+                {
+                    return name;
+                }
+            }
+            catch (ProcessReadException e) when (e.Reason != ReadFailure.Vanished)
+            {
+                // Fall back to the comm.
+            }
+        }
+
+        return AppNameResolver.Sanitize(Read(pid, "comm").TrimEnd((byte)'\n'));
+    }
+
+    private ReadOnlySpan<byte> Read(int pid, string file)
+    {
+        string path = _procFs.PidPath(pid, file);
+        try
+        {
+            return _reader.ReadAll(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} does not exist (no {path})", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw PermissionDenied(pid, path, e);
+        }
+        catch (IOException e) when (IsNoSuchProcess(e))
+        {
+            throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited while {path} was read", e);
+        }
+        catch (IOException e)
+        {
+            throw new ProcessReadException(ReadFailure.Io, $"cannot read {path}: {e.Message}", e);
+        }
+    }
+
+    private T Guard<T>(int pid, string file, Func<T> action)
+    {
+        string path = _procFs.PidPath(pid, file);
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited (no {path})", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw PermissionDenied(pid, path, e);
+        }
+    }
+
+    private static ProcessReadException PermissionDenied(int pid, string path, Exception e) => new(
+        ReadFailure.Permission,
+        $"cannot read {path}: permission denied; reading another user's process memory map needs ptrace read access (run as the process's user or root, or grant CAP_SYS_PTRACE)",
+        e);
+
+    // ESRCH (3) from a task that exited between open and read.
+    private static bool IsNoSuchProcess(IOException e) => e.HResult == 3 || e.Message.Contains("No such process", StringComparison.Ordinal);
+
+    public void Dispose() => _reader.Dispose();
+}

@@ -1,0 +1,151 @@
+using System.Globalization;
+using MapsExporter.Core;
+
+namespace MapsExporter.Cli;
+
+/// <summary><c>mapsexporter report &lt;PID | dump&gt;... [--format text|csv|json] [--header]</c>: a one-off report from a shell.</summary>
+internal static class ReportCommand
+{
+    public const int ExitUsage = 64;
+    public const int ExitFailure = 1;
+
+    public const string Usage = """
+        Usage: mapsexporter report <PID | maps-or-smaps-dump>... [options]
+
+        Reports where a process's memory goes: Java heap, code cache, metaspace, CDS archive, thread stacks,
+        glibc arenas, libraries, mapped files. A PID reads /proc/PID/smaps (maps if smaps cannot be read);
+        a file is a saved maps or smaps dump, told apart by content (write ./1234 for a file named 1234).
+
+        Options:
+          --format text|csv|json   output format (default text)
+          --header                 with csv: print the header line first
+          --maps-only              read /proc/PID/maps only (cheap: no page-table walk; no resident sizes)
+          --path.procfs DIR        procfs mount point (default /proc)
+        """;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var targets = new List<string>();
+        string format = "text";
+        bool header = false, mapsOnly = false;
+        string procRoot = "/proc";
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            switch (arg)
+            {
+                case "-h" or "--help":
+                    stdout.WriteLine(Usage);
+                    return 0;
+                case "--header":
+                    header = true;
+                    break;
+                case "--maps-only":
+                    mapsOnly = true;
+                    break;
+                case "--format" or "--path.procfs" when i + 1 >= args.Length:
+                    return UsageError(stderr, $"{arg} needs a value");
+                case "--format":
+                    format = args[++i];
+                    break;
+                case "--path.procfs":
+                    procRoot = args[++i];
+                    break;
+                default:
+                    if (arg.StartsWith("--format=", StringComparison.Ordinal))
+                    {
+                        format = arg["--format=".Length..];
+                    }
+                    else if (arg.StartsWith("--path.procfs=", StringComparison.Ordinal))
+                    {
+                        procRoot = arg["--path.procfs=".Length..];
+                    }
+                    else if (arg.StartsWith('-') && arg.Length > 1)
+                    {
+                        return UsageError(stderr, $"unknown option {arg}");
+                    }
+                    else
+                    {
+                        targets.Add(arg);
+                    }
+
+                    break;
+            }
+        }
+
+        if (format is not ("text" or "csv" or "json"))
+        {
+            return UsageError(stderr, $"--format must be text, csv or json, not '{format}'");
+        }
+
+        if (targets.Count == 0)
+        {
+            return UsageError(stderr, "name a PID or a maps/smaps dump file");
+        }
+
+        var procFs = new ProcFs(procRoot);
+        using var inspector = new ProcessInspector(procFs);
+        var reports = new List<MemoryReport>();
+        int failures = 0;
+        if (format == "csv" && header)
+        {
+            stdout.WriteLine(CsvReportWriter.Header());
+        }
+
+        foreach (string target in targets)
+        {
+            MemoryReport report;
+            try
+            {
+                report = IsPid(target, out int pid)
+                    ? inspector.Inspect(pid, useSmaps: !mapsOnly, warn: message => stderr.WriteLine($"mapsexporter: warning: {message}"))
+                    : DumpReader.Read(target, inspector.Table, inspector.Classification);
+            }
+            catch (Exception e) when (e is ProcessReadException or ProcParseException or IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"mapsexporter: error: {Describe(e)}");
+                failures++;
+                continue;
+            }
+
+            switch (format)
+            {
+                case "text":
+                    TextReportWriter.Write(stdout, report, inspector.Table, inspector.Classification);
+                    break;
+                case "csv":
+                    stdout.WriteLine(CsvReportWriter.Row(report));
+                    break;
+                default:
+                    reports.Add(report);
+                    break;
+            }
+        }
+
+        if (format == "json" && reports.Count > 0)
+        {
+            using var buffer = new MemoryStream();
+            JsonReportWriter.Write(buffer, reports);
+            stdout.Write(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+        }
+
+        stdout.Flush();
+        return failures == 0 ? 0 : ExitFailure;
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        UnauthorizedAccessException => $"{e.Message} (permission denied)",
+        _ => e.Message,
+    };
+
+    private static bool IsPid(string target, out int pid) =>
+        int.TryParse(target, NumberStyles.None, CultureInfo.InvariantCulture, out pid) && pid > 0;
+
+    private static int UsageError(TextWriter stderr, string message)
+    {
+        stderr.WriteLine($"mapsexporter: {message}");
+        stderr.WriteLine("Run 'mapsexporter report --help' for usage.");
+        return ExitUsage;
+    }
+}
