@@ -14,6 +14,12 @@ public static class ArenaDetector
 {
     public const ulong HeapSize = 64UL * 1024 * 1024;
 
+    /// <summary>
+    /// glibc maps heaps with mmap(NULL, ...), which the kernel places in the mmap area, far above 32 GiB on
+    /// 64-bit; below lies HotSpot's compressed-oops heap, often a whole multiple of 64 MiB at a 64 MiB boundary.
+    /// </summary>
+    public const ulong LowestHeapAddress = 32UL * 1024 * 1024 * 1024;
+
     public static void Detect(MappingTable table, Classification result)
     {
         ReadOnlySpan<Mapping> items = table.Items;
@@ -37,7 +43,8 @@ public static class ArenaDetector
                 last = i + 1;
             }
 
-            if (end % HeapSize != 0)
+            // The PROT_NONE rest completes the last heap and nothing more: a larger reservation is someone else's.
+            if (end - rw.Start != RoundUp(rw.Size))
             {
                 continue;
             }
@@ -58,9 +65,11 @@ public static class ArenaDetector
         }
     }
 
+    private static ulong RoundUp(ulong size) => (size + HeapSize - 1) / HeapSize * HeapSize;
+
     private static bool IsHeapStart(in Mapping m, bool haveFlags)
     {
-        if (m.Start % HeapSize != 0 || !m.IsPrivateReadWrite || (m.Permissions & Permissions.Execute) != 0)
+        if (m.Start % HeapSize != 0 || m.Start < LowestHeapAddress || !m.IsPrivateReadWrite || (m.Permissions & Permissions.Execute) != 0)
         {
             return false;
         }

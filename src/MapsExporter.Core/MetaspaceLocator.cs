@@ -16,12 +16,12 @@ internal static class MetaspaceLocator
         ReadOnlySpan<Mapping> items = table.Items;
         for (int i = 0; i < items.Length; i++)
         {
-            if (result.IsAssigned(i) || !IsMetaspacePiece(items[i]))
+            if (result.IsAssigned(i) || !IsNodePiece(items[i]))
             {
                 continue;
             }
 
-            int end = AnonymousRun.End(items, result, i, static m => IsMetaspacePiece(m));
+            int end = AnonymousRun.End(items, result, i, static m => IsNodePiece(m));
             ulong size = items[end - 1].End - items[i].Start;
             bool committed = false;
             for (int j = i; j < end; j++)
@@ -38,6 +38,14 @@ internal static class MetaspaceLocator
         }
     }
 
+    /// <summary>
+    /// A piece of a metaspace node: within nodes of 64 MiB, a committed piece is at most one node and an
+    /// uncommitted one at most the tail of one node and the head of the next; larger pieces belong to other
+    /// reservations (ZGC's 8 GiB GC space has the same shape).
+    /// </summary>
+    private static bool IsNodePiece(in Mapping m) => m.Size <= (m.IsNoAccess ? 2 * NodeSize : NodeSize) && IsMetaspacePiece(m);
+
+    /// <summary>A piece of metaspace or class space: 64 KiB granules, committed by HotSpot (<c>ac</c>) or reserved (<c>nr</c>).</summary>
     public static bool IsMetaspacePiece(in Mapping m)
     {
         if (!AnonymousRun.IsReservationPiece(m) || m.Start % Granule != 0 || m.End % Granule != 0)

@@ -1,0 +1,103 @@
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
+
+/**
+ * Test workload for MapsExporter.
+ *
+ * Usage: java [jvm flags] Workload THREADS [--native-churn]
+ *
+ * Starts THREADS daemon platform threads named "worker-N" that stay blocked (sleeping).
+ * With --native-churn, up to 16 of them first compress/decompress real data with
+ * java.util.zip.Deflater/Inflater (zlib mallocs in native code from each thread, so
+ * glibc creates per-thread arenas) and keep their Deflater/Inflater alive.
+ * Allocates some Java heap (about 32 MiB kept live), prints "READY" and blocks forever.
+ */
+public class Workload {
+    static final List<Object> KEEP = new ArrayList<>();
+
+    public static void main(String[] args) throws Exception {
+        int threads = 0;
+        boolean nativeChurn = false;
+        for (String a : args) {
+            if (a.equals("--native-churn")) {
+                nativeChurn = true;
+            } else {
+                threads = Integer.parseInt(a);
+            }
+        }
+
+        // Some live Java heap: 32 x 1 MiB arrays, touched.
+        for (int i = 0; i < 32; i++) {
+            byte[] b = new byte[1 << 20];
+            for (int j = 0; j < b.length; j += 4096) {
+                b[j] = (byte) j;
+            }
+            KEEP.add(b);
+        }
+
+        int churners = nativeChurn ? Math.min(threads, 16) : 0;
+        CountDownLatch started = new CountDownLatch(threads);
+        for (int i = 0; i < threads; i++) {
+            final boolean churn = i < churners;
+            Thread t = new Thread(() -> {
+                Object keep = churn ? churn() : null;
+                started.countDown();
+                while (true) {
+                    try {
+                        Thread.sleep(3_600_000L);
+                    } catch (InterruptedException e) {
+                        // keep sleeping
+                    }
+                    if (keep == Workload.class) {
+                        break; // never: keeps 'keep' reachable
+                    }
+                }
+            }, "worker-" + i);
+            t.setDaemon(true);
+            t.start();
+        }
+        started.await();
+
+        System.out.println("READY");
+        System.out.flush();
+
+        Object lock = new Object();
+        synchronized (lock) {
+            while (true) {
+                lock.wait();
+            }
+        }
+    }
+
+    /** Native allocation in this thread: zlib deflate/inflate of 1 MiB of real data. */
+    static Object churn() {
+        Random rnd = new Random(Thread.currentThread().getName().hashCode());
+        byte[] data = new byte[1 << 20];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) ('a' + (i % 26) + (rnd.nextInt(16) == 0 ? 1 : 0)); // compressible
+        }
+        List<Object> kept = new ArrayList<>();
+        byte[] out = new byte[data.length + 1024];
+        byte[] back = new byte[data.length];
+        for (int round = 0; round < 4; round++) {
+            Deflater d = new Deflater();
+            d.setInput(data);
+            d.finish();
+            int n = d.deflate(out);
+            Inflater inf = new Inflater();
+            inf.setInput(out, 0, n);
+            try {
+                inf.inflate(back);
+            } catch (java.util.zip.DataFormatException e) {
+                throw new IllegalStateException(e);
+            }
+            kept.add(d); // not ended: zlib state stays malloc'ed in this thread's arena
+            kept.add(inf);
+        }
+        return kept;
+    }
+}
