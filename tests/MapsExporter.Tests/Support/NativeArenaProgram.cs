@@ -108,7 +108,10 @@ public sealed class NativeArenaProgram : IDisposable
 
     private static string Compile()
     {
-        string output = Path.Combine(Path.GetTempPath(), $"mapsexporter-arenas-{Environment.ProcessId}");
+        // Named plainly "arenas": the comm, and so the report's app name, is the binary's name.
+        string directory = Path.Combine(Path.GetTempPath(), $"mapsexporter-native-{Environment.ProcessId}");
+        Directory.CreateDirectory(directory);
+        string output = Path.Combine(directory, "arenas");
         var (code, stdout, stderr) = ToolRunner.Run("gcc", ["-O2", "-pthread", "-o", output, Path.Combine(RepoPaths.Workloads, "arenas.c")]);
         if (code != 0)
         {

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what the tests need from Debian's packages (as root, once), then
+# builds and runs every test. The tests start real JVMs, native programs, a Prometheus server and promtool.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v gdb >/dev/null 2>&1 || need+=(gdb)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+[ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/javac ] || need+=(openjdk-17-jdk-headless)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "Installing test dependencies: ${need[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: need root to install ${need[*]} (or install them yourself)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# The Debian package starts a Prometheus server of its own; the tests run theirs on free ports, so it may stay.
+
+if [ ! -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]; then
+  echo "error: /usr/lib/jvm/temurin-25-jdk-amd64 is missing: the JDK 25 tests need Temurin 25 there" >&2
+  exit 1
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test MapsExporter.sln -c Release "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line for CI, summed over the test assemblies.
+awk '/^(Passed|Failed)!/ { for (i = 1; i <= NF; i++) { v = $(i+1); gsub(/,/, "", v);
+       if ($i == "Failed:") f += v; if ($i == "Passed:") p += v; if ($i == "Skipped:") s += v } }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

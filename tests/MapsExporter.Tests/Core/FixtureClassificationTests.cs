@@ -1,0 +1,227 @@
+using System.Text.RegularExpressions;
+using MapsExporter.Core;
+using MapsExporter.Tests.Support;
+
+namespace MapsExporter.Tests.Core;
+
+/// <summary>
+/// The classifier on every captured fixture, from smaps and from maps alone, against the oracles captured
+/// with it: NMT's reserved sizes, glibc's malloc_stats arena count and the /proc/PID/task count.
+/// Tolerances: none, except the code cache, whose NMT figure also holds the code heap's segment maps
+/// (small separate reservations beside it, 1928 KiB here), which the text cannot tell from GC tables;
+/// the code heap itself is checked against ReservedCodeCacheSize (240 MiB, plus one page on JDK 25).
+/// </summary>
+public sealed partial class FixtureClassificationTests
+{
+    private const long MiB = 1024 * 1024;
+
+    public static TheoryData<string, string> Fixtures()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string dir in Directory.GetDirectories(RepoPaths.Fixtures).Order(StringComparer.Ordinal))
+        {
+            data.Add(Path.GetFileName(dir), "smaps");
+            data.Add(Path.GetFileName(dir), "maps");
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Arena_count_equals_glibc_malloc_stats_minus_the_main_arena(string fixture, string file)
+    {
+        MemoryReport report = Report(fixture, file);
+        int glibcArenas = MallocStats.CountArenas(File.ReadAllText(RepoPaths.Fixture(fixture, "malloc_stats.txt")));
+        Assert.Equal(glibcArenas - 1, report.LibcArenas);
+    }
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Every_thread_has_one_stack(string fixture, string file)
+    {
+        MemoryReport report = Report(fixture, file);
+        int threads = int.Parse(File.ReadAllText(RepoPaths.Fixture(fixture, "threads")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(threads, report.ThreadStacks);
+    }
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Jvm_reservations_equal_native_memory_tracking(string fixture, string file)
+    {
+        if (!fixture.StartsWith("jdk", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        MemoryReport report = Report(fixture, file);
+        NmtSummary nmt = NmtSummary.Parse(File.ReadAllText(RepoPaths.Fixture(fixture, "nmt.txt")));
+        Assert.True(report.IsJvm);
+        Assert.Equal(nmt.Reserved("Java Heap"), report[RegionCategory.JavaHeap].VirtualBytes);
+        Assert.Equal(nmt.MetaspaceReserved + nmt.ClassSpaceReserved, report[RegionCategory.Metaspace].VirtualBytes);
+        Assert.Equal(nmt.Reserved("Shared class space"), report[RegionCategory.CdsArchive].VirtualBytes);
+        // ReservedCodeCacheSize is 240 MiB; JDK 25 reserves one page more for the code heap.
+        Assert.InRange(report[RegionCategory.CodeCache].VirtualBytes, 240 * MiB, (240 * MiB) + 4096);
+        long segmentMaps = nmt.Reserved("Code") - report[RegionCategory.CodeCache].VirtualBytes;
+        Assert.InRange(segmentMaps, 0, 2 * MiB);
+    }
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Unknown_resident_memory_is_a_small_part(string fixture, string file)
+    {
+        MemoryReport report = Report(fixture, file);
+        if (!report.ResidentKnown)
+        {
+            Assert.Null(report[RegionCategory.Unknown].ResidentBytes);
+            return;
+        }
+
+        // G1's tables and bitmaps and glibc's mmapped chunks are not classified from text; they stay well under 5%.
+        Assert.InRange((double)report[RegionCategory.Unknown].ResidentBytes!.Value / report.Total.ResidentBytes!.Value, 0, 0.05);
+    }
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Totals_equal_the_sum_of_smaps_size_and_rss_lines(string fixture, string file)
+    {
+        MemoryReport report = Report(fixture, file);
+        string text = File.ReadAllText(RepoPaths.Fixture(fixture, file));
+        Assert.Equal(Regex.Count(text, @"^[0-9a-f]+-[0-9a-f]+ ", RegexOptions.Multiline), report.Total.Regions);
+        Assert.Equal(report.Mappings, report.Total.Regions);
+        if (file == "smaps")
+        {
+            Assert.Equal(SumField(text, "Size"), report.Total.VirtualBytes);
+            // ZGC on JDK 17 maps its heap three times; the extra views' resident pages are counted once.
+            long rss = SumField(text, "Rss");
+            if (fixture == "jdk17-zgc-xmx512m-t10")
+            {
+                Assert.True(report.Total.ResidentBytes < rss);
+            }
+            else
+            {
+                Assert.Equal(rss, report.Total.ResidentBytes);
+            }
+
+            Assert.Equal(SumField(text, "Pss"), report.Total.ProportionalBytes);
+            Assert.Equal(SumField(text, "Swap"), report.Total.SwapBytes);
+        }
+        else
+        {
+            Assert.Null(report.Total.ResidentBytes);
+            Assert.Null(report.Total.ProportionalBytes);
+            Assert.Null(report.Total.SwapBytes);
+        }
+
+        CategoryTotals sum = CategoryTotals.Empty(report.ResidentKnown);
+        foreach (CategoryTotals c in report.Categories)
+        {
+            sum = sum.Add(c);
+        }
+
+        Assert.Equal(sum, report.Total);
+    }
+
+    [Fact]
+    public void Zgc_on_jdk17_counts_the_heap_pages_once_across_its_three_views()
+    {
+        MemoryReport report = Report("jdk17-zgc-xmx512m-t10", "smaps");
+        CategoryTotals heap = report[RegionCategory.JavaHeap];
+        string text = File.ReadAllText(RepoPaths.Fixture("jdk17-zgc-xmx512m-t10", "smaps"));
+        // Pss already splits each page over its three mappings: the de-duplicated Rss equals the heap's Pss.
+        Assert.Equal(heap.ProportionalBytes, heap.ResidentBytes);
+        Assert.True(heap.ResidentBytes < SumFieldOfMemfdHeap(text));
+    }
+
+    [Fact]
+    public void Metaspace_node_at_a_64_MiB_boundary_is_not_an_arena()
+    {
+        // JDK 25 puts its metaspace node on a 64 MiB boundary with the arena shape (rw-p then ---p to 64 MiB).
+        MappingTable table = new();
+        SmapsParser.Parse(File.ReadAllBytes(RepoPaths.Fixture("jdk25-g1-xmx512m-t20", "smaps")), table, "smaps");
+        var classification = new Classification();
+        RegionClassifier.Classify(table, classification);
+        string systemMap = File.ReadAllText(RepoPaths.Fixture("jdk25-g1-xmx512m-t20", "system_map.txt"));
+        Match node = Regex.Match(systemMap, @"^0x0*([0-9a-f]+)-0x[0-9a-f]+\s+\d+ rw-p .*META", RegexOptions.Multiline);
+        Assert.True(node.Success);
+        ulong start = Convert.ToUInt64(node.Groups[1].Value, 16);
+        Assert.Equal(0UL, start % (64 * 1024 * 1024));
+        int index = IndexOf(table, start);
+        Assert.Equal(RegionCategory.Metaspace, classification[index]);
+    }
+
+    [Fact]
+    public void Jdk25_categories_agree_with_system_map_for_every_mapping_it_labels()
+    {
+        // jcmd System.map labels each mapping with its NMT category: the ground truth for the JVM's own regions.
+        const string fixture = "jdk25-g1-xmx512m-t20";
+        MappingTable table = new();
+        SmapsParser.Parse(File.ReadAllBytes(RepoPaths.Fixture(fixture, "smaps")), table, "smaps");
+        var classification = new Classification();
+        RegionClassifier.Classify(table, classification);
+        var expected = new Dictionary<string, RegionCategory>
+        {
+            ["JAVAHEAP"] = RegionCategory.JavaHeap, ["CLASS"] = RegionCategory.Metaspace, ["META"] = RegionCategory.Metaspace,
+            ["CDS"] = RegionCategory.CdsArchive, ["STACK"] = RegionCategory.ThreadStack,
+        };
+        int compared = 0;
+        foreach (Match m in Regex.Matches(File.ReadAllText(RepoPaths.Fixture(fixture, "system_map.txt")), @"^0x0*([0-9a-f]+)-0x[0-9a-f]+\s+\d+ \S{4}\s.*?\s(JAVAHEAP|CLASS|META|CDS|STACK|CODE)\S*\s", RegexOptions.Multiline))
+        {
+            int index = IndexOf(table, Convert.ToUInt64(m.Groups[1].Value, 16));
+            if (index < 0)
+            {
+                continue; // the Attach Listener's stack, created by jcmd after the capture
+            }
+
+            string tag = m.Groups[2].Value;
+            RegionCategory want = tag == "CODE" ? RegionCategory.CodeCache : expected[tag];
+            if (tag == "CODE" && (table[index].Permissions & Permissions.Execute) == 0 && table[index].Size < 4 * MiB)
+            {
+                continue; // code heap segment maps: see the class comment
+            }
+
+            Assert.True(want == classification[index], $"{m.Value.Trim()}: classified {classification[index].Id()}");
+            compared++;
+        }
+
+        Assert.True(compared > 60, $"only {compared} mappings compared");
+    }
+
+    private static int IndexOf(MappingTable table, ulong start)
+    {
+        for (int i = 0; i < table.Count; i++)
+        {
+            if (table[i].Start == start)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static MemoryReport Report(string fixture, string file) =>
+        DumpReader.Read(RepoPaths.Fixture(fixture, file), new MappingTable(), new Classification());
+
+    private static long SumField(string smaps, string field)
+    {
+        long sum = 0;
+        foreach (Match m in Regex.Matches(smaps, $@"^{field}:\s+(\d+) kB$", RegexOptions.Multiline))
+        {
+            sum += long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+
+        return sum;
+    }
+
+    private static long SumFieldOfMemfdHeap(string smaps)
+    {
+        long sum = 0;
+        foreach (Match m in Regex.Matches(smaps, @"memfd:java_heap.*\n(?:.*\n)*?Rss:\s+(\d+) kB"))
+        {
+            sum += long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+
+        return sum;
+    }
+}
