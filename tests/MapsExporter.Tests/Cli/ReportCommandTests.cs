@@ -180,7 +180,7 @@ public sealed class ReportCommandTests
         Assert.Equal(1, code);
         Assert.Contains("permission denied", stderr, StringComparison.Ordinal);
         Assert.Contains("CAP_SYS_PTRACE", stderr, StringComparison.Ordinal);
-        Assert.Single(stderr.TrimEnd('\n').Split('\n').Where(l => l.Contains("error", StringComparison.Ordinal)));
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'), l => l.Contains("error", StringComparison.Ordinal));
     }
 
     [Fact]
