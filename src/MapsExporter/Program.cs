@@ -1,30 +1,41 @@
 using MapsExporter.Cli;
+using MapsExporter.Configuration;
+using MapsExporter.Daemon;
 
 namespace MapsExporter;
 
 internal static class Program
 {
-    public const string Usage = """
+    public static string Usage => $"""
         MapsExporter: where a Java process's memory goes, beyond -Xmx.
 
         Usage:
+          mapsexporter [flags]                                                       run the exporter (Prometheus /metrics)
           mapsexporter report <PID | dump>... [--format text|csv|json] [--header]   one-off report
           mapsexporter --help                                                        this text
 
+        Flags of the exporter (also appsettings.json, or environment MAPSEXPORTER__SECTION__KEY, e.g. MAPSEXPORTER__SCAN__INTERVAL=30s):
+        {CommandLineFlags.Usage()}
+        Endpoints: / (this exporter), /metrics, /healthz (200 when the last scan succeeded).
         Run 'mapsexporter report --help' for the report's options.
         """;
 
     public static int Main(string[] args)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
         {
             Console.Out.WriteLine(Usage);
-            return args.Length == 0 ? ReportCommand.ExitUsage : 0;
+            return 0;
         }
 
-        if (args[0] == "report")
+        if (args.Length > 0 && args[0] == "report")
         {
             return ReportCommand.Run(args[1..], Console.Out, Console.Error);
+        }
+
+        if (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal))
+        {
+            return DaemonCommand.RunAsync(args, Console.Error).GetAwaiter().GetResult();
         }
 
         Console.Error.WriteLine($"mapsexporter: unknown command '{args[0]}'");

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+
+namespace MapsExporter.Core;
+
+/// <summary>
+/// Scans every process of a procfs: picks the JVMs (a mapped libjvm.so) and the selected native processes,
+/// reports each one, and keeps going when one cannot be read. Processes are known by PID and start time, so a
+/// reused PID is a new process. Not thread-safe: one scanner per scanning loop (it reuses its buffers).
+/// </summary>
+public sealed class ProcessScanner : IDisposable
+{
+    private readonly ProcFs _procFs;
+    private readonly ProcessSelector _selector;
+    private readonly bool _useSmaps;
+    private readonly TimeProvider _time;
+    private readonly ProcessInspector _inspector;
+    private readonly Dictionary<(int Pid, ulong Start), Known> _jvms = [];
+
+    public ProcessScanner(ProcFs procFs, ProcessSelector selector, bool useSmaps = true, TimeProvider? time = null)
+    {
+        _procFs = procFs;
+        _selector = selector;
+        _useSmaps = useSmaps;
+        _time = time ?? TimeProvider.System;
+        _inspector = new ProcessInspector(procFs);
+    }
+
+    public ScanSnapshot Scan()
+    {
+        long started = Stopwatch.GetTimestamp();
+        string stat = _procFs.HostPath("stat");
+        long bootTime;
+        try
+        {
+            bootTime = ProcStatParser.ParseBootTime(File.ReadAllBytes(stat), stat);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ProcParseException)
+        {
+            return ScanSnapshot.Failed(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), $"{_procFs.Root} is not a readable procfs: {e.Message}");
+        }
+
+        var samples = new List<ProcessSample>();
+        var errors = new List<ScanError>();
+        var fallbacks = new List<string>();
+        var seen = new HashSet<(int, ulong)>();
+        foreach (int pid in _procFs.EnumeratePids())
+        {
+            bool selected = false;
+            try
+            {
+                ulong start = _inspector.ReadStartTimeTicks(pid);
+                var key = (pid, start);
+                seen.Add(key);
+                Known? jvm = Select(pid, key);
+                if (jvm is null)
+                {
+                    continue;
+                }
+
+                selected = true;
+                MemoryReport report = _inspector.Inspect(pid, _useSmaps, fallbacks.Add);
+                if (_inspector.ReadStartTimeTicks(pid) != start)
+                {
+                    throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} was replaced while it was read");
+                }
+
+                string? version = null;
+                if (report.IsJvm)
+                {
+                    version = jvm.Version ??= JvmVersionResolver.Resolve(_procFs, pid, _inspector.Table) ?? "unknown";
+                }
+
+                samples.Add(new ProcessSample(report, start, bootTime + (start / ProcStatParser.ClockTicksPerSecond), version));
+            }
+            catch (ProcessReadException e) when (e.Reason == ReadFailure.Vanished && !selected)
+            {
+                // PIDs vanish between listing and reading all the time (short-lived commands): not an error.
+            }
+            catch (ProcessReadException e)
+            {
+                errors.Add(new ScanError(pid, e.Reason, e.Message));
+            }
+        }
+
+        _jvms.Keys.Where(k => !seen.Contains(k)).ToList().ForEach(k => _jvms.Remove(k));
+        return new ScanSnapshot(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), true, null, samples, errors, fallbacks, MaxMapCountReader.TryRead(_procFs));
+    }
+
+    /// <summary>A selected process's entry (JVMs are remembered with their app name), or null to skip it.</summary>
+    private Known? Select(int pid, (int, ulong) key)
+    {
+        if (_jvms.TryGetValue(key, out Known? known))
+        {
+            return known.Selected ? known : null;
+        }
+
+        // Not remembered when it is not a JVM: a shell that execs java keeps its PID and start time.
+        if (_inspector.IsJvm(pid))
+        {
+            string app = AppNameResolver.FromJavaCommandLine(ReadSmall(pid, "cmdline")) ?? Comm(pid);
+            known = new Known(_selector.SelectJvm(app));
+            _jvms[key] = known;
+            return known.Selected ? known : null;
+        }
+
+        return _selector.SelectsNative && _selector.SelectNative(Comm(pid)) ? new Known(true) : null;
+    }
+
+    private string Comm(int pid) => AppNameResolver.Sanitize(ReadSmall(pid, "comm").AsSpan().TrimEnd((byte)'\n'));
+
+    private byte[] ReadSmall(int pid, string file)
+    {
+        string path = _procFs.PidPath(pid, file);
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException || (e is IOException && e.HResult == 3))
+        {
+            throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited (no {path})", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new ProcessReadException(ReadFailure.Permission, $"cannot read {path}: permission denied", e);
+        }
+        catch (IOException e)
+        {
+            throw new ProcessReadException(ReadFailure.Io, $"cannot read {path}: {e.Message}", e);
+        }
+    }
+
+    public void Dispose() => _inspector.Dispose();
+
+    private sealed class Known(bool selected)
+    {
+        public bool Selected { get; } = selected;
+
+        public string? Version { get; set; }
+    }
+}

@@ -1,0 +1,28 @@
+namespace MapsExporter.Core;
+
+/// <summary>One process as a scan saw it: its report, when it started, and the Java version when it is a JVM.</summary>
+public sealed record ProcessSample(MemoryReport Report, ulong StartTimeTicks, double StartTimeSeconds, string? JvmVersion)
+{
+    public int Pid => Report.Pid ?? 0;
+}
+
+/// <summary>A process the scan could not read, and why; the message names paths and the PID, never arguments.</summary>
+public readonly record struct ScanError(int Pid, ReadFailure Reason, string Message);
+
+/// <summary>
+/// The immutable result of one scan of every process. <see cref="Success"/> is false only when the scan as a
+/// whole failed (procfs unreadable); a process that could not be read is in <see cref="Errors"/> instead.
+/// </summary>
+public sealed record ScanSnapshot(
+    DateTimeOffset Timestamp,
+    TimeSpan Duration,
+    bool Success,
+    string? FailureMessage,
+    IReadOnlyList<ProcessSample> Processes,
+    IReadOnlyList<ScanError> Errors,
+    IReadOnlyList<string> Fallbacks,
+    long? MaxMapCount)
+{
+    public static ScanSnapshot Failed(DateTimeOffset timestamp, TimeSpan duration, string message) =>
+        new(timestamp, duration, false, message, [], [], [], null);
+}

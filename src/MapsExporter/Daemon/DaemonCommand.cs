@@ -1,0 +1,53 @@
+using MapsExporter.Configuration;
+using MapsExporter.Logging;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.Options;
+using Serilog;
+
+namespace MapsExporter.Daemon;
+
+/// <summary><c>mapsexporter [flags]</c>: runs the daemon until SIGTERM or Ctrl-C. Exit 0 on a clean stop, 78 on a bad setting.</summary>
+internal static class DaemonCommand
+{
+    public const int ExitUsage = 64;
+    public const int ExitFailure = 1;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stderr)
+    {
+        if (CommandLineFlags.FindUnknown(args) is { } problem)
+        {
+            await stderr.WriteLineAsync($"mapsexporter: {problem} (see mapsexporter --help)");
+            return ExitUsage;
+        }
+
+        // Start-up failures that are not settings (the port is taken) are logged through this one.
+        Log.Logger = DaemonLogging.Configure(new LoggerConfiguration(), new LogOptions(), SystemdHelpers.IsSystemdService()).CreateLogger();
+        try
+        {
+            await using WebApplication app = DaemonHost.Build(args);
+            // Every setting is checked here, before the host starts (which would log a stack trace for a bad one).
+            app.Services.GetRequiredService<IStartupValidator>().Validate();
+            await app.StartAsync();
+            ICollection<string>? addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+            app.Logger.LogInformation("Listening on {Addresses}", string.Join(", ", addresses ?? []));
+            await app.WaitForShutdownAsync();
+            return 0;
+        }
+        catch (Exception e) when (ConfigurationErrors.Describe(e) is { } message)
+        {
+            await stderr.WriteLineAsync($"mapsexporter: {message}");
+            return ConfigurationErrors.ExitConfig;
+        }
+        catch (IOException e)
+        {
+            Log.Fatal(e, "Cannot start: {Reason}", e.Message);
+            return ExitFailure;
+        }
+        finally
+        {
+            await Log.CloseAndFlushAsync();
+        }
+    }
+}

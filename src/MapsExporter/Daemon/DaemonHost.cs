@@ -1,0 +1,31 @@
+using MapsExporter.Configuration;
+using MapsExporter.Logging;
+using MapsExporter.Scanning;
+using MapsExporter.Web;
+
+namespace MapsExporter.Daemon;
+
+/// <summary>Builds the daemon: configuration (appsettings.json &lt; MAPSEXPORTER__ environment &lt; flags), logging, scanning, web.</summary>
+internal static class DaemonHost
+{
+    public const string EnvironmentPrefix = "MAPSEXPORTER__";
+
+    public static WebApplication Build(string[] args)
+    {
+        // The content root is the binary's folder: systemd starts it elsewhere, and appsettings.json must still be found.
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        // Only our sources: no unprefixed environment (a stray SCAN__INTERVAL would bind), no ASPNETCORE_URLS.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false)
+            .AddEnvironmentVariables(EnvironmentPrefix)
+            .AddCommandLine(args, CommandLineFlags.SwitchMappings);
+        builder.Services.AddSystemd();
+        builder.Services.AddDaemonLogging(builder.Configuration);
+        builder.Services.AddWeb(builder.Configuration);
+        builder.Services.AddScanning(builder.Configuration);
+        WebApplication app = builder.Build();
+        app.MapDaemonEndpoints();
+        return app;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using MapsExporter.Configuration;
+using MapsExporter.Core;
+using MapsExporter.Metrics;
+using Microsoft.Extensions.Options;
+
+namespace MapsExporter.Scanning;
+
+/// <summary>
+/// Scans every <c>scan-interval</c> and publishes the result. The first scan runs inside <see cref="StartAsync"/>,
+/// so the host reports itself started (and systemd gets READY=1) only once there is data to scrape. A scan never
+/// throws: a failure is published as <c>mapsexporter_last_scan_success 0</c> and logged, throttled per class.
+/// </summary>
+internal sealed partial class ScanService : BackgroundService
+{
+    private static readonly TimeSpan WarningPeriod = TimeSpan.FromMinutes(10);
+    private readonly ScanOptions _options;
+    private readonly ProcessScanner _scanner;
+    private readonly MetricsPublisher _publisher;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ScanService> _logger;
+    private readonly FailureLogThrottle _throttle;
+    private long _scans;
+
+    public ScanService(IOptions<ScanOptions> options, ProcessScanner scanner, MetricsPublisher publisher, TimeProvider time, ILogger<ScanService> logger)
+    {
+        _options = options.Value;
+        _scanner = scanner;
+        _publisher = publisher;
+        _time = time;
+        _logger = logger;
+        _throttle = new FailureLogThrottle(time, WarningPeriod);
+    }
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        LogStarting(_options.ProcFs, PrometheusDuration.Format(_options.IntervalValue), _options.Smaps ? "smaps" : "maps");
+        await Task.Run(ScanOnce, cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.IntervalValue, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                ScanOnce();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One scan, published. Runs on one thread at a time (start, then the timer loop).</summary>
+    internal void ScanOnce()
+    {
+        long number = ++_scans;
+        ScanSnapshot snapshot;
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            snapshot = _scanner.Scan();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ProcParseException or InvalidOperationException)
+        {
+            snapshot = ScanSnapshot.Failed(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), e.Message);
+        }
+
+        _publisher.Publish(snapshot);
+        LogScan(number, snapshot.Duration.TotalMilliseconds, snapshot.Processes.Count, snapshot.Errors.Count);
+        LogFailures(number, snapshot);
+    }
+
+    private void LogFailures(long number, ScanSnapshot snapshot)
+    {
+        if (!snapshot.Success && _throttle.ShouldLog("scan", 1, out long failedScans))
+        {
+            LogScanFailed(number, snapshot.FailureMessage ?? "", failedScans);
+        }
+
+        foreach (IGrouping<ReadFailure, ScanError> group in snapshot.Errors.GroupBy(e => e.Reason))
+        {
+            string reason = ProcessReadException.LabelOf(group.Key);
+            int count = group.Count();
+            if (group.Key == ReadFailure.Vanished)
+            {
+                // A process exiting while it is read is ordinary: counted, logged at Debug.
+                LogVanished(count, number, group.First().Message);
+            }
+            else if (_throttle.ShouldLog(reason, count, out long suppressed))
+            {
+                LogReadFailures(count, reason, number, group.First().Message, suppressed, WarningPeriod.TotalMinutes);
+            }
+        }
+
+        if (snapshot.Fallbacks.Count > 0 && _throttle.ShouldLog("fallback", snapshot.Fallbacks.Count, out long fallbacks))
+        {
+            LogFallbacks(snapshot.Fallbacks.Count, number, snapshot.Fallbacks[0], fallbacks, WarningPeriod.TotalMinutes);
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Scanning {ProcFs} every {Interval} (reading {Source})")]
+    private partial void LogStarting(string procFs, string interval, string source);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Scan {Scan} took {DurationMs:F1} ms: {Processes} processes reported, {Errors} unreadable")]
+    private partial void LogScan(long scan, double durationMs, int processes, int errors);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "{Count} processes could not be read ({Reason}) in scan {Scan}, e.g. {Example}; {Suppressed} more such failures since the last warning (this warning repeats at most every {PeriodMinutes} minutes)")]
+    private partial void LogReadFailures(int count, string reason, long scan, string example, long suppressed, double periodMinutes);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "{Count} processes exited while scan {Scan} read them, e.g. {Example}")]
+    private partial void LogVanished(int count, long scan, string example);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "{Count} processes were read through maps in scan {Scan} (no resident sizes published for them), e.g. {Example}; {Suppressed} more since the last warning (this warning repeats at most every {PeriodMinutes} minutes)")]
+    private partial void LogFallbacks(int count, long scan, string example, long suppressed, double periodMinutes);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Scan {Scan} failed: {Reason}; {Suppressed} more failed scans since the last error")]
+    private partial void LogScanFailed(long scan, string reason, long suppressed);
+}

@@ -1,0 +1,44 @@
+using MapsExporter.Configuration;
+using MapsExporter.Metrics;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
+namespace MapsExporter.Web;
+
+internal static class WebServiceCollectionExtensions
+{
+    private const string MetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    /// <summary>Section <c>Web</c>, and Kestrel listening on its address only.</summary>
+    public static IServiceCollection AddWeb(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedOptions<WebOptions, WebOptionsValidator>(configuration, WebOptions.Section);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<WebOptions>>((kestrel, web) =>
+        {
+            kestrel.AddServerHeader = false;
+            if (ListenAddress.TryParse(web.Value.ListenAddress, out ListenAddress address, out _))
+            {
+                address.ApplyTo(kestrel);
+            }
+        });
+        return services;
+    }
+
+    /// <summary><c>/</c> (landing page), <c>/metrics</c> (the last scan) and <c>/healthz</c> (did the last scan succeed).</summary>
+    public static WebApplication MapDaemonEndpoints(this WebApplication app)
+    {
+        app.MapGet("/", () => Results.Content(LandingPage.Html, "text/html; charset=utf-8"));
+        app.MapGet("/metrics", async (HttpContext context, MetricsPublisher publisher) =>
+        {
+            context.Response.ContentType = MetricsContentType;
+            await publisher.WriteAsync(context.Response.Body, context.RequestAborted);
+        });
+        app.MapGet("/healthz", (MetricsPublisher publisher) => publisher.Latest switch
+        {
+            null => Results.Text("no scan yet\n", statusCode: StatusCodes.Status503ServiceUnavailable),
+            { Success: true } => Results.Text("ok\n"),
+            { FailureMessage: var message } => Results.Text($"last scan failed: {message}\n", statusCode: StatusCodes.Status503ServiceUnavailable),
+        });
+        return app;
+    }
+}
