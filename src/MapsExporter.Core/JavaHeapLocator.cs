@@ -5,9 +5,8 @@ namespace MapsExporter.Core;
 /// address-space reservation around the views). For the other collectors the heap is one anonymous
 /// reservation of MaxHeapSize: committed parts read/write, the rest PROT_NONE. Which run of such mappings is
 /// the heap: the one holding the CDS archived heap region, else the largest below 32 GiB (where compressed
-/// oops put it), else the largest anywhere (-XX:-UseCompressedOops), trimmed of neighbours that merged into it.
-/// The JVM's own figures (hsperfdata, a later exact method) confirm it; from the text alone a larger anonymous
-/// reservation could win.
+/// oops put it), else the largest anywhere (-XX:-UseCompressedOops). The JVM's own figures (hsperfdata, a
+/// later exact method) confirm it; from the text alone a larger anonymous reservation could win.
 /// </summary>
 internal static class JavaHeapLocator
 {
@@ -56,51 +55,8 @@ internal static class JavaHeapLocator
             return;
         }
 
-        if (bestTier == 2)
-        {
-            (bestStart, bestEnd) = TrimToRoundestSize(items, bestStart, bestEnd);
-        }
-
         AnonymousRun.Assign(result, bestStart, bestEnd, RegionCategory.JavaHeap);
         result.JavaHeapRange = (items[bestStart].Start, items[bestEnd - 1].End);
-    }
-
-    /// <summary>
-    /// Outside the compressed-oops range the heap sits among other reservations, and G1's tables beside it
-    /// (same shape, same flags) join its run. The heap starts and ends on 1 MiB boundaries (HeapAlignment) and
-    /// its size, MaxHeapSize, is a round number, while the tables' pieces are page sized: keep the sub-run on
-    /// 1 MiB boundaries whose size has the most trailing zero bits (the largest on a tie).
-    /// </summary>
-    private static (int Start, int End) TrimToRoundestSize(ReadOnlySpan<Mapping> items, int start, int end)
-    {
-        const ulong Alignment = 1024 * 1024;
-        (int Start, int End) best = (start, end);
-        int bestZeros = -1;
-        ulong bestSize = 0;
-        for (int s = start; s < end; s++)
-        {
-            if (items[s].Start % Alignment != 0)
-            {
-                continue;
-            }
-
-            for (int e = end; e > s; e--)
-            {
-                ulong size = items[e - 1].End - items[s].Start;
-                if (items[e - 1].End % Alignment != 0 || size < MinimumHeapBytes)
-                {
-                    continue;
-                }
-
-                int zeros = System.Numerics.BitOperations.TrailingZeroCount(size);
-                if (zeros > bestZeros || (zeros == bestZeros && size > bestSize))
-                {
-                    (best, bestZeros, bestSize) = ((s, e), zeros, size);
-                }
-            }
-        }
-
-        return best;
     }
 
     private static bool IsHeapPiece(in Mapping m, Classification result, int i) =>
