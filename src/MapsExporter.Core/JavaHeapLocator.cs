@@ -5,8 +5,9 @@ namespace MapsExporter.Core;
 /// address-space reservation around the views). For the other collectors the heap is one anonymous
 /// reservation of MaxHeapSize: committed parts read/write, the rest PROT_NONE. Which run of such mappings is
 /// the heap: the one holding the CDS archived heap region, else the largest below 32 GiB (where compressed
-/// oops put it), else the largest anywhere (-XX:-UseCompressedOops). The JVM's own figures (hsperfdata, a
-/// later exact method) confirm it; from the text alone a larger anonymous reservation could win.
+/// oops put it), else the largest anywhere (-XX:-UseCompressedOops). Out there G1's tables beside the heap have
+/// its shape and flags and merge into its run, so the text alone overcounts the heap by up to NMT's GC figure;
+/// the JVM's own figures (hsperfdata, a later exact method) split them.
 /// </summary>
 internal static class JavaHeapLocator
 {
