@@ -80,6 +80,11 @@ public sealed class ProcessScanner : IDisposable
             {
                 errors.Add(new ScanError(pid, e.Reason, e.Message));
             }
+            catch (ProcParseException e)
+            {
+                // ProcessInspector.ReadStartTimeTicks reports a malformed stat this way.
+                errors.Add(new ScanError(pid, ReadFailure.Parse, e.Message));
+            }
         }
 
         _jvms.Keys.Where(k => !seen.Contains(k)).ToList().ForEach(k => _jvms.Remove(k));

@@ -92,7 +92,14 @@ internal sealed partial class ScanService : BackgroundService
             }
             else if (_throttle.ShouldLog(reason, count, out long suppressed))
             {
-                LogReadFailures(count, reason, number, group.First().Message, suppressed, WarningPeriod.TotalMinutes);
+                if (suppressed == 0)
+                {
+                    LogReadFailures(count, reason, number, group.First().Message, WarningPeriod.TotalMinutes);
+                }
+                else
+                {
+                    LogRepeatedReadFailures(count, reason, number, group.First().Message, suppressed);
+                }
             }
         }
 
@@ -108,8 +115,11 @@ internal sealed partial class ScanService : BackgroundService
     [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Scan {Scan} took {DurationMs:F1} ms: {Processes} processes reported, {Errors} unreadable")]
     private partial void LogScan(long scan, double durationMs, int processes, int errors);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "{Count} processes could not be read ({Reason}) in scan {Scan}, e.g. {Example}; {Suppressed} more such failures since the last warning (this warning repeats at most every {PeriodMinutes} minutes)")]
-    private partial void LogReadFailures(int count, string reason, long scan, string example, long suppressed, double periodMinutes);
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "{Count} processes could not be read ({Reason}) in scan {Scan}, e.g. {Example} (failures of this kind are logged again at most every {PeriodMinutes} minutes; mapsexporter_scan_errors_total counts them all)")]
+    private partial void LogReadFailures(int count, string reason, long scan, string example, double periodMinutes);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "{Count} processes could not be read ({Reason}) in scan {Scan}, e.g. {Example}; {Suppressed} more such failures since the last warning")]
+    private partial void LogRepeatedReadFailures(int count, string reason, long scan, string example, long suppressed);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "{Count} processes exited while scan {Scan} read them, e.g. {Example}")]
     private partial void LogVanished(int count, long scan, string example);

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using MapsExporter.Tests.Support;
 
@@ -56,7 +54,7 @@ public sealed class ConsistencyAndPrometheusTests(LiveDaemonFixture fixture)
     public async Task A_real_prometheus_server_scrapes_arena_and_stack_series_of_every_jvm()
     {
         string dir = Directory.CreateTempSubdirectory("mapsexporter-prometheus-").FullName;
-        int port = FreePort();
+        int port = Ports.Free();
         string config = Path.Combine(dir, "prometheus.yml");
         await File.WriteAllTextAsync(config, $"""
             global:
@@ -179,12 +177,5 @@ public sealed class ConsistencyAndPrometheusTests(LiveDaemonFixture fixture)
         {
             return [];
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
