@@ -7,8 +7,8 @@ namespace MapsExporter.Core;
 /// because glibc commits with mprotect, while HotSpot commits with mmap (<c>ac</c>, no <c>nr</c>): that
 /// tells a 64 MiB-aligned metaspace node from an arena. From a maps dump the shape alone decides, and a
 /// metaspace node that happens to be 64 MiB aligned with one committed prefix can pass for an arena heap.
-/// Which heaps belong to one arena needs the heap_info headers (a later, exact method); here a heap that
-/// directly follows a full heap is taken to continue its arena.
+/// Which heaps belong to one arena needs the heap_info headers (<see cref="HeapInfoArenaReader"/>, when the
+/// process's memory can be read); by layout, a heap that directly follows a full heap continues its arena.
 /// </summary>
 public static class ArenaDetector
 {
@@ -20,8 +20,19 @@ public static class ArenaDetector
     /// </summary>
     public const ulong LowestHeapAddress = 32UL * 1024 * 1024 * 1024;
 
-    public static void Detect(MappingTable table, Classification result)
+    public static void Detect(MappingTable table, Classification result, IProcessMemory? memory = null)
     {
+        if (memory is not null && HeapInfoArenaReader.Detect(table, result, memory))
+        {
+            result.Decided(RegionCategory.LibcArena, DecisionMethod.HeapInfo);
+            return;
+        }
+
+        if (memory is null)
+        {
+            result.Fallbacks.Add(DecisionMethod.HeapInfo);
+        }
+
         ReadOnlySpan<Mapping> items = table.Items;
         bool haveFlags = table.HasSmapsFields && items.Length > 0 && items[0].HasFlag(VmFlags.Known);
         ulong previousRunEnd = ulong.MaxValue;

@@ -23,6 +23,25 @@ public sealed class Classification
     /// <summary>[start, end) of the Java heap reservation when one was found.</summary>
     public (ulong Start, ulong End)? JavaHeapRange { get; internal set; }
 
+    /// <summary>glibc arenas found from their heap_info headers (empty when found by layout).</summary>
+    public List<ArenaInfo> Arenas { get; } = [];
+
+    /// <summary>Thread stacks by thread-name group (only when the threads' stack pointers were read).</summary>
+    public Dictionary<string, ThreadGroupStacks> ThreadGroups { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Malloc chunks glibc mmapped on their own, found from their headers.</summary>
+    public int MallocMmapChunks { get; internal set; }
+
+    /// <summary>Exact methods that could not be used for this process, and fell back to layout rules.</summary>
+    public HashSet<DecisionMethod> Fallbacks { get; } = [];
+
+    /// <summary>How each category was decided (layout unless an exact method decided it).</summary>
+    public DecisionMethod MethodOf(RegionCategory category) => _methods[(int)category];
+
+    private readonly DecisionMethod[] _methods = new DecisionMethod[RegionCategories.Count];
+
+    internal void Decided(RegionCategory category, DecisionMethod method) => _methods[(int)category] = method;
+
     public ReadOnlySpan<RegionCategory> Categories => _categories.AsSpan(0, Count);
 
     public RegionCategory this[int index] => _categories[index];
@@ -38,11 +57,39 @@ public sealed class Classification
         Count = count;
         Array.Fill(_categories, RegionCategory.Unknown, 0, count);
         Array.Clear(_assigned, 0, count);
-        LibcArenas = LibcArenaHeaps = ThreadStacks = 0;
+        LibcArenas = LibcArenaHeaps = ThreadStacks = MallocMmapChunks = 0;
         JavaHeapRange = null;
+        Arenas.Clear();
+        ThreadGroups.Clear();
+        Fallbacks.Clear();
+        Array.Clear(_methods);
     }
 
     public bool IsAssigned(int index) => _assigned[index];
+
+    /// <summary>The mapping holding <paramref name="address"/>, or -1: mappings are sorted and disjoint.</summary>
+    public static int IndexOf(ReadOnlySpan<Mapping> items, ulong address)
+    {
+        int low = 0, high = items.Length - 1;
+        while (low <= high)
+        {
+            int mid = (low + high) >>> 1;
+            if (address < items[mid].Start)
+            {
+                high = mid - 1;
+            }
+            else if (address >= items[mid].End)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                return mid;
+            }
+        }
+
+        return -1;
+    }
 
     internal void Assign(int index, RegionCategory category)
     {
@@ -56,3 +103,9 @@ public sealed class Classification
         Array.Fill(_assigned, true, 0, Count);
     }
 }
+
+/// <summary>One glibc arena: where its malloc_state lives, how many 64 MiB heaps it has, and their resident bytes.</summary>
+public sealed record ArenaInfo(ulong Address, int Heaps, long ResidentBytes, long VirtualBytes);
+
+/// <summary>The stacks of one thread-name group.</summary>
+public sealed record ThreadGroupStacks(int Threads, long ResidentBytes, long VirtualBytes);

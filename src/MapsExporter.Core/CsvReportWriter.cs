@@ -10,7 +10,7 @@ public static class CsvReportWriter
 
     public static string Header()
     {
-        var line = new StringBuilder("pid,app,threads,thread_stacks,libc_arenas");
+        var line = new StringBuilder("pid,app,threads,thread_stacks,libc_arenas,libc_arena_heaps");
         foreach (RegionCategory category in RegionCategories.All)
         {
             AppendMeasures(line, category.Id());
@@ -24,7 +24,8 @@ public static class CsvReportWriter
     {
         var line = new StringBuilder();
         line.Append(Number(report.Pid)).Append(',').Append(Quote(report.App)).Append(',')
-            .Append(Number(report.Threads)).Append(',').Append(Number(report.ThreadStacks)).Append(',').Append(Number(report.LibcArenas));
+            .Append(Number(report.Threads)).Append(',').Append(Number(report.ThreadStacks)).Append(',').Append(Number(report.LibcArenas))
+            .Append(',').Append(Number(report.LibcArenaHeaps));
         foreach (RegionCategory category in RegionCategories.All)
         {
             AppendTotals(line, report[category]);

@@ -14,11 +14,18 @@ internal static class JavaHeapLocator
     private const ulong CompressedOopsLimit = 32UL * 1024 * 1024 * 1024;
     private const ulong MinimumHeapBytes = 2 * 1024 * 1024;
 
-    public static void Locate(MappingTable table, Classification result)
+    public static void Locate(MappingTable table, Classification result, HsPerfData? perfData = null)
     {
         ReadOnlySpan<Mapping> items = table.Items;
         if (LocateZgc(items, result))
         {
+            return;
+        }
+
+        // With the JVM's own heap size, the reservation is the run of exactly that size.
+        if (perfData?.HeapMaxBytes is { } heapBytes && LocateBySize(items, result, (ulong)heapBytes))
+        {
+            result.Decided(RegionCategory.JavaHeap, DecisionMethod.HsPerfData);
             return;
         }
 
@@ -58,6 +65,51 @@ internal static class JavaHeapLocator
 
         AnonymousRun.Assign(result, bestStart, bestEnd, RegionCategory.JavaHeap);
         result.JavaHeapRange = (items[bestStart].Start, items[bestEnd - 1].End);
+    }
+
+    /// <summary>
+    /// The run of heap pieces, starting and ending on mapping boundaries, whose size is exactly the JVM's
+    /// MaxHeapSize; preferring one holding the archived heap region, then one below 32 GiB.
+    /// </summary>
+    private static bool LocateBySize(ReadOnlySpan<Mapping> items, Classification result, ulong heapBytes)
+    {
+        (int Start, int End) best = (-1, -1);
+        int bestTier = int.MaxValue;
+        for (int start = 0; start < items.Length; start++)
+        {
+            if (!IsHeapPiece(items[start], result, start))
+            {
+                continue;
+            }
+
+            bool hasArchive = false, hasCommitted = false;
+            for (int end = start; end < items.Length && IsHeapPiece(items[end], result, end) && (end == start || items[end].Start == items[end - 1].End); end++)
+            {
+                hasArchive |= result[end] == RegionCategory.JavaHeap;
+                hasCommitted |= items[end].IsPrivateReadWrite;
+                ulong size = items[end].End - items[start].Start;
+                if (size > heapBytes)
+                {
+                    break;
+                }
+
+                int tier = hasArchive ? 0 : items[end].End <= CompressedOopsLimit ? 1 : 2;
+                if (size == heapBytes && hasCommitted && tier < bestTier)
+                {
+                    (best, bestTier) = ((start, end + 1), tier);
+                }
+            }
+        }
+
+        if (best.Start < 0)
+        {
+            result.Fallbacks.Add(DecisionMethod.HsPerfData);
+            return false;
+        }
+
+        AnonymousRun.Assign(result, best.Start, best.End, RegionCategory.JavaHeap);
+        result.JavaHeapRange = (items[best.Start].Start, items[best.End - 1].End);
+        return true;
     }
 
     private static bool IsHeapPiece(in Mapping m, Classification result, int i) =>

@@ -16,6 +16,7 @@ public static class JsonReportWriter
         WriteNullable(json, "threads", report.Threads);
         json.WriteNumber("thread_stacks", report.ThreadStacks);
         json.WriteNumber("libc_arenas", report.LibcArenas);
+        json.WriteNumber("libc_arena_heaps", report.LibcArenaHeaps);
         json.WriteStartObject("categories");
         foreach (RegionCategory category in RegionCategories.All)
         {
@@ -26,7 +27,78 @@ public static class JsonReportWriter
         json.WriteEndObject();
         json.WritePropertyName("total");
         WriteTotals(json, report.Total);
+        WriteExactFindings(json, report);
         json.WriteEndObject();
+    }
+
+    /// <summary>What the exact methods found: arenas, stacks by thread group, the JVM's own figures, and how each category was decided.</summary>
+    private static void WriteExactFindings(Utf8JsonWriter json, MemoryReport report)
+    {
+        json.WriteStartArray("arenas");
+        foreach (ArenaInfo arena in report.Arenas)
+        {
+            json.WriteStartObject();
+            json.WriteString("address", "0x" + arena.Address.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteNumber("heaps", arena.Heaps);
+            json.WriteNumber("virtual_bytes", arena.VirtualBytes);
+            WriteNullable(json, "resident_bytes", report.ResidentKnown ? arena.ResidentBytes : null);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteStartObject("thread_groups");
+        foreach (var (group, stacks) in report.ThreadGroups.OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            json.WriteStartObject(group);
+            json.WriteNumber("threads", stacks.Threads);
+            json.WriteNumber("virtual_bytes", stacks.VirtualBytes);
+            json.WriteNumber("resident_bytes", stacks.ResidentBytes);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndObject();
+        if (report.Jvm is { } jvm)
+        {
+            json.WriteStartObject("jvm");
+            WriteNullable(json, "version", jvm.Version);
+            WriteNullable(json, "gc", jvm.Gc);
+            WriteNullable(json, "heap_max_bytes", jvm.HeapMaxBytes);
+            WriteNullable(json, "heap_committed_bytes", jvm.HeapCommittedBytes);
+            WriteNullable(json, "heap_used_bytes", jvm.HeapUsedBytes);
+            WriteNullable(json, "metaspace_max_bytes", jvm.MetaspaceMaxBytes);
+            json.WriteEndObject();
+        }
+        else
+        {
+            json.WriteNull("jvm");
+        }
+
+        json.WriteStartObject("methods");
+        foreach (RegionCategory category in RegionCategories.All)
+        {
+            json.WriteString(category.Id(), report.Methods[(int)category].Id());
+        }
+
+        json.WriteEndObject();
+        json.WriteStartArray("fallbacks");
+        foreach (DecisionMethod method in report.Fallbacks.Order())
+        {
+            json.WriteStringValue(method.Id());
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null)
+        {
+            json.WriteNull(name);
+        }
+        else
+        {
+            json.WriteString(name, value);
+        }
     }
 
     public static void Write(Stream output, IReadOnlyList<MemoryReport> reports, bool indented = true)

@@ -28,10 +28,28 @@ public sealed class MemoryReport
 
     public int LibcArenaHeaps { get; init; }
 
+    /// <summary>Large allocations glibc mmapped on their own, found from their chunk headers.</summary>
+    public int MallocMmapChunks { get; init; }
+
     /// <summary>Number of VMAs, to watch against vm.max_map_count.</summary>
     public int Mappings { get; init; }
 
     public bool ResidentKnown { get; init; }
+
+    /// <summary>Each arena found from its headers (empty when arenas were found by layout).</summary>
+    public IReadOnlyList<ArenaInfo> Arenas { get; init; } = [];
+
+    /// <summary>Stacks by thread-name group (when the threads' stack pointers were read).</summary>
+    public IReadOnlyDictionary<string, ThreadGroupStacks> ThreadGroups { get; init; } = new Dictionary<string, ThreadGroupStacks>();
+
+    /// <summary>How each category was decided, indexed by <see cref="RegionCategory"/>.</summary>
+    public IReadOnlyList<DecisionMethod> Methods { get; init; } = new DecisionMethod[RegionCategories.Count];
+
+    /// <summary>Exact methods that could not be used and fell back to layout rules.</summary>
+    public IReadOnlyCollection<DecisionMethod> Fallbacks { get; init; } = [];
+
+    /// <summary>The JVM's own figures from hsperfdata, when found.</summary>
+    public JvmFigures? Jvm { get; init; }
 
     public bool IsJvm { get; init; }
 
@@ -56,4 +74,11 @@ public sealed class MemoryReport
             return total;
         }
     }
+}
+
+/// <summary>What a JVM says of itself in hsperfdata; never its arguments or properties.</summary>
+public sealed record JvmFigures(string? Version, string? Gc, long? HeapMaxBytes, long? HeapCommittedBytes, long? HeapUsedBytes, long? MetaspaceMaxBytes)
+{
+    public static JvmFigures From(HsPerfData data) =>
+        new(data.JvmVersion is { } v ? AppNameResolver.Sanitize(v) : null, data.GcName, data.HeapMaxBytes, data.HeapCommittedBytes, data.HeapUsedBytes, data.MetaspaceMaxBytes);
 }

@@ -17,8 +17,8 @@ internal static class NamedRegionClassifier
                     result.Assign(i, RegionCategory.MainArena);
                     break;
                 case MappingKind.Stack:
+                    // Counted by ThreadStackLocator, which knows which thread it belongs to.
                     result.Assign(i, RegionCategory.ThreadStack);
-                    result.ThreadStacks++;
                     break;
                 case MappingKind.NamedAnonymous:
                     ClassifyAnonName(table.PathOf(i) ?? "", i, result);

@@ -33,7 +33,7 @@ public sealed class ProcessInspector : IDisposable
     /// Reads /proc/PID/smaps (or maps when <paramref name="useSmaps"/> is false or smaps cannot be read, then
     /// <paramref name="warn"/> is told why) and reports it.
     /// </summary>
-    public MemoryReport Inspect(int pid, bool useSmaps = true, Action<string>? warn = null)
+    public MemoryReport Inspect(int pid, bool useSmaps = true, Action<string>? warn = null, bool exact = true)
     {
         ulong startTicks = ReadStartTimeTicks(pid);
         string source = ParseMappings(pid, useSmaps, warn);
@@ -42,9 +42,21 @@ public sealed class ProcessInspector : IDisposable
             throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} has no memory map (a kernel thread, or it exited)");
         }
 
-        RegionClassifier.Classify(Table, Classification);
         bool isJvm = JvmDetector.MapsLibJvm(Table);
-        string app = ResolveApp(pid, isJvm);
+        HsPerfData? perfData = null;
+        if (exact)
+        {
+            perfData = isJvm ? HsPerfDataLocator.Read(_procFs, pid, Table, _reader) : null;
+            using ProcessMemoryReader? memory = ProcessMemoryReader.TryOpen(_procFs, pid, out string? _);
+            List<ThreadSample> threadSamples = ThreadSampler.Sample(_procFs, pid, _reader, out bool _);
+            RegionClassifier.Classify(Table, Classification, new ExactSources { Memory = memory, Threads = threadSamples, PerfData = perfData, IsJvm = isJvm });
+        }
+        else
+        {
+            RegionClassifier.Classify(Table, Classification);
+        }
+
+        string app = ResolveApp(pid, isJvm, perfData);
         int threads = Guard(pid, "task", () => _procFs.CountThreads(pid));
 
         // The PID may have been reused while we read: the start time tells.
@@ -53,7 +65,7 @@ public sealed class ProcessInspector : IDisposable
             throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited while it was read");
         }
 
-        return ReportBuilder.Build(Table, Classification, new ProcessIdentity(pid, app, isJvm, startTicks), source, threads);
+        return ReportBuilder.Build(Table, Classification, new ProcessIdentity(pid, app, isJvm, startTicks), source, threads, perfData);
     }
 
     private string ParseMappings(int pid, bool useSmaps, Action<string>? warn)
@@ -103,10 +115,16 @@ public sealed class ProcessInspector : IDisposable
         }
     }
 
-    private string ResolveApp(int pid, bool isJvm)
+    private string ResolveApp(int pid, bool isJvm, HsPerfData? perfData)
     {
         if (isJvm)
         {
+            // hsperfdata names the main class for any launcher (jsvc, jpackage, embedders); the cmdline only for java.
+            if (perfData?.MainClass is { } mainClass)
+            {
+                return mainClass;
+            }
+
             try
             {
                 string? name = AppNameResolver.FromJavaCommandLine(Read(pid, "cmdline"));

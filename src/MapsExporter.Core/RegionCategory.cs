@@ -13,6 +13,8 @@ public enum RegionCategory
     SharedLibrary,
     MappedFile,
     Kernel,
+    /// <summary>Large allocations glibc mmapped on their own (direct ByteBuffers, big native buffers; NMT's "Other").</summary>
+    MallocMmap,
     Unknown,
 }
 
@@ -23,7 +25,7 @@ public static class RegionCategories
     private static readonly string[] Ids =
     [
         "java_heap", "code_cache", "metaspace", "cds_archive", "thread_stack", "main_arena",
-        "libc_arena", "shared_library", "mapped_file", "kernel", "unknown",
+        "libc_arena", "shared_library", "mapped_file", "kernel", "malloc_mmap", "unknown",
     ];
 
     public static IReadOnlyList<RegionCategory> All { get; } = Enum.GetValues<RegionCategory>();

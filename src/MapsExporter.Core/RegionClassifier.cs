@@ -1,24 +1,35 @@
 namespace MapsExporter.Core;
 
 /// <summary>
-/// Sorts every mapping into one <see cref="RegionCategory"/> from the maps/smaps text alone. Each step
-/// only looks at mappings the earlier steps left; the order matters: exact signals (names, files,
-/// VmFlags) first, layout guesses last.
+/// Sorts every mapping into one <see cref="RegionCategory"/>. Each step only looks at mappings the earlier
+/// steps left; the order matters: names and files first, then arenas and stacks (exact from the process when
+/// <see cref="ExactSources"/> allow, else by layout), then HotSpot's reservations, then malloc's own mmaps.
 /// </summary>
 public static class RegionClassifier
 {
-    public static void Classify(MappingTable table, Classification result)
+    public static void Classify(MappingTable table, Classification result, ExactSources? exact = null)
     {
         result.Reset(table.Count);
         NamedRegionClassifier.Classify(table, result);
         FileMappingClassifier.Classify(table, result);
-        ArenaDetector.Detect(table, result);
-        ThreadStackLocator.Locate(table, result);
+        ArenaDetector.Detect(table, result, exact?.Memory);
+        ThreadStackLocator.Locate(table, result, exact?.Threads);
         CodeCacheLocator.Locate(table, result);
         ClassSpaceLocator.Locate(table, result);
-        JavaHeapLocator.Locate(table, result);
+        JavaHeapLocator.Locate(table, result, exact?.PerfData);
         MetaspaceLocator.Locate(table, result);
         LibraryBssAttributor.Attribute(table, result);
+        MallocChunkDetector.Detect(table, result, exact?.Memory);
         result.AssignRemainingUnknown();
+
+        if (exact is null)
+        {
+            // A dump has nothing exact to fall back from.
+            result.Fallbacks.Clear();
+        }
+        else if (exact.IsJvm && exact.PerfData is null)
+        {
+            result.Fallbacks.Add(DecisionMethod.HsPerfData);
+        }
     }
 }

@@ -5,7 +5,7 @@ namespace MapsExporter.Core;
 /// <summary>Adds up a classified mapping table into a <see cref="MemoryReport"/>.</summary>
 public static class ReportBuilder
 {
-    public static MemoryReport Build(MappingTable table, Classification classification, ProcessIdentity identity, string source, int? threads)
+    public static MemoryReport Build(MappingTable table, Classification classification, ProcessIdentity identity, string source, int? threads, HsPerfData? perfData = null)
     {
         bool resident = table.HasSmapsFields;
         var totals = new CategoryTotals[RegionCategories.Count];
@@ -37,9 +37,15 @@ public static class ReportBuilder
             ThreadStacks = classification.ThreadStacks,
             LibcArenas = classification.LibcArenas,
             LibcArenaHeaps = classification.LibcArenaHeaps,
+            MallocMmapChunks = classification.MallocMmapChunks,
             Mappings = table.Count,
             ResidentKnown = resident,
             Source = source,
+            Arenas = [.. classification.Arenas],
+            ThreadGroups = new Dictionary<string, ThreadGroupStacks>(classification.ThreadGroups, StringComparer.Ordinal),
+            Methods = [.. RegionCategories.All.Select(classification.MethodOf)],
+            Fallbacks = [.. classification.Fallbacks],
+            Jvm = perfData is null ? null : JvmFigures.From(perfData),
         };
     }
 

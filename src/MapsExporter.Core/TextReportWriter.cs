@@ -14,7 +14,7 @@ public static class TextReportWriter
     private static readonly string[] Titles =
     [
         "Java heap", "Code cache", "Metaspace and class space", "CDS archive", "Thread stacks", "Main arena ([heap])",
-        "libc arenas", "Shared libraries", "Mapped files", "Kernel mappings", "Unknown",
+        "libc arenas", "Shared libraries", "Mapped files", "Kernel mappings", "malloc's own mmaps", "Unknown",
     ];
 
     public static void Write(TextWriter output, MemoryReport report, MappingTable table, Classification classification)
@@ -39,6 +39,7 @@ public static class TextReportWriter
             WriteCategory(output, report, table, classification, category);
         }
 
+        WriteExactFindings(output, report);
         CategoryTotals total = report.Total;
         output.WriteLine($"unknown rss = {Size(report[RegionCategory.Unknown].ResidentBytes)}, vsz = {Size(report[RegionCategory.Unknown].VirtualBytes)}");
         output.WriteLine($"sum rss = {Size(total.ResidentBytes)}, vsz = {Size(total.VirtualBytes)}, pss = {Size(total.ProportionalBytes)}, swap = {Size(total.SwapBytes)}");
@@ -72,7 +73,7 @@ public static class TextReportWriter
     private static void WriteCategory(TextWriter output, MemoryReport report, MappingTable table, Classification classification, RegionCategory category)
     {
         CategoryTotals totals = report[category];
-        output.WriteLine($"{Titles[(int)category]} ({category.Id()}) = rss {Size(totals.ResidentBytes)}, vsz {Size(totals.VirtualBytes)}, {totals.Regions} regions");
+        output.WriteLine($"{Titles[(int)category]} ({category.Id()}) = rss {Size(totals.ResidentBytes)}, vsz {Size(totals.VirtualBytes)}, {totals.Regions} regions, by {report.Methods[(int)category].Id()}");
 
         // Units grouped by size, largest first.
         var groups = new SortedDictionary<ulong, (int Count, long Rss, ulong Vsz, List<ulong> Addresses)>(Comparer<ulong>.Create((a, b) => b.CompareTo(a)));
@@ -130,6 +131,43 @@ public static class TextReportWriter
         }
 
         output.WriteLine();
+    }
+
+    private static void WriteExactFindings(TextWriter output, MemoryReport report)
+    {
+        if (report.Arenas.Count > 0)
+        {
+            output.WriteLine($"Arenas from their heap headers: {report.Arenas.Count} in {report.LibcArenaHeaps} heaps, largest rss {Size(report.Arenas.Max(a => a.ResidentBytes))}");
+            foreach (ArenaInfo arena in report.Arenas.OrderByDescending(a => a.ResidentBytes))
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {arena.Address,12:x}  heaps={arena.Heaps}  rss= {Size(arena.ResidentBytes)}  vsz= {Size(arena.VirtualBytes)}"));
+            }
+
+            output.WriteLine();
+        }
+
+        if (report.ThreadGroups.Count > 0)
+        {
+            output.WriteLine("Thread stacks by thread name:");
+            foreach (var (group, stacks) in report.ThreadGroups.OrderByDescending(g => g.Value.ResidentBytes).ThenBy(g => g.Key, StringComparer.Ordinal))
+            {
+                output.WriteLine($"  {group,-24} threads={stacks.Threads,-4} rss= {Size(stacks.ResidentBytes),-10} vsz= {Size(stacks.VirtualBytes)}");
+            }
+
+            output.WriteLine();
+        }
+
+        if (report.Jvm is { } jvm)
+        {
+            output.WriteLine($"JVM {jvm.Version ?? "?"} ({jvm.Gc ?? "?"}): heap max {Size(jvm.HeapMaxBytes)}, committed {Size(jvm.HeapCommittedBytes)}, used {Size(jvm.HeapUsedBytes)} (hsperfdata)");
+            output.WriteLine();
+        }
+
+        if (report.Fallbacks.Count > 0)
+        {
+            output.WriteLine($"Fell back to layout rules for: {string.Join(", ", report.Fallbacks.Order().Select(m => m.Id()))}");
+            output.WriteLine();
+        }
     }
 
     /// <summary>A stack ends after its read/write part; an arena heap starts at each read/write part; else one mapping.</summary>

@@ -16,6 +16,8 @@ internal sealed class MetricsPublisher : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly LabelledSeries _resident, _virtual, _proportional, _swap, _regions;
     private readonly LabelledSeries _arenas, _stacks, _threads, _mappings, _startTime, _info;
+    private readonly LabelledSeries _arenaHeaps, _largestArena, _groupStacks, _mallocMmapChunks, _heapMax, _heapCommitted, _heapUsed;
+    private readonly Counter _fallbacks;
     private readonly Gauge _maxMapCount, _duration, _timestamp, _success, _scanned;
     private readonly Counter _errors;
 
@@ -28,7 +30,26 @@ internal sealed class MetricsPublisher : IDisposable
         _proportional = PerCategory(factory, "mapsexporter_region_proportional_bytes", "Proportional set size (Pss: shared pages divided among their users) of the process's regions of this category, in bytes");
         _swap = PerCategory(factory, "mapsexporter_region_swap_bytes", "Swapped-out memory of the process's regions of this category, in bytes");
         _regions = PerCategory(factory, "mapsexporter_regions", "Number of memory mappings (VMAs) of the process classified in this category");
-        _arenas = PerProcess(factory, "mapsexporter_libc_arenas", "Number of glibc malloc arenas of the process, the main arena included");
+        _arenas = PerProcess(factory, "mapsexporter_libc_arenas", "Number of glibc malloc arenas of the process besides the main arena ([heap]); glibc's limit is 8 per core with the main one unless MALLOC_ARENA_MAX is set");
+        _arenaHeaps = PerProcess(factory, "mapsexporter_libc_arena_heaps", "Number of 64 MiB heaps the process's glibc arenas consist of (an arena grows by adding heaps)");
+        _largestArena = PerProcess(factory, "mapsexporter_libc_arena_largest_resident_bytes", "Resident memory of the process's largest glibc arena, in bytes (only when arenas were read from their heap headers)");
+        _mallocMmapChunks = PerProcess(factory, "mapsexporter_malloc_mmap_chunks", "Number of large allocations glibc mmapped on their own (direct ByteBuffers, big native buffers), found from their chunk headers");
+        _groupStacks = new LabelledSeries(factory.CreateGauge(
+            "mapsexporter_thread_stack_resident_bytes",
+            $"Resident memory of the stacks of the process's threads by thread name, digits folded (GC Thread#N, worker-N), at most {ThreadStackLocator.MaxThreadGroups} groups per process (the rest as other), in bytes; only when the threads' stack pointers could be read" + FromLastScan,
+            ["pid", "app", "thread_group"]));
+        _heapMax = PerProcess(factory, "mapsexporter_java_heap_max_bytes", "The JVM's maximum heap size (reserved), from its hsperfdata, in bytes");
+        _heapCommitted = PerProcess(factory, "mapsexporter_java_heap_committed_bytes", "The JVM's committed heap, from its hsperfdata, in bytes");
+        _heapUsed = PerProcess(factory, "mapsexporter_java_heap_used_bytes", "The JVM's used heap, from its hsperfdata (updated by the JVM at its sampling interval), in bytes");
+        _fallbacks = factory.CreateCounter(
+            "mapsexporter_classification_fallbacks_total",
+            "Process reads in which an exact method could not be used and layout rules decided instead, by method (heap_info and chunk_header need CAP_SYS_PTRACE, stack_pointer counts threads shown running, hsperfdata a JVM without a mapped hsperfdata file).",
+            ["method"]);
+        foreach (DecisionMethod method in new[] { DecisionMethod.HeapInfo, DecisionMethod.ChunkHeader, DecisionMethod.StackPointer, DecisionMethod.HsPerfData })
+        {
+            _fallbacks.WithLabels(method.Id());
+        }
+
         _stacks = PerProcess(factory, "mapsexporter_thread_stacks", "Number of thread stacks mapped by the process");
         _threads = PerProcess(factory, "mapsexporter_threads", "Number of threads of the process (entries of /proc/PID/task)");
         _mappings = PerProcess(factory, "mapsexporter_mappings", "Number of memory mappings (VMAs) of the process, to compare with mapsexporter_max_mappings");
@@ -64,7 +85,11 @@ internal sealed class MetricsPublisher : IDisposable
                 SetProcess(sample);
             }
 
-            foreach (LabelledSeries series in new[] { _resident, _virtual, _proportional, _swap, _regions, _arenas, _stacks, _threads, _mappings, _startTime, _info })
+            foreach (LabelledSeries series in new[]
+            {
+                _resident, _virtual, _proportional, _swap, _regions, _arenas, _stacks, _threads, _mappings, _startTime, _info,
+                _arenaHeaps, _largestArena, _groupStacks, _mallocMmapChunks, _heapMax, _heapCommitted, _heapUsed,
+            })
             {
                 series.Commit();
             }
@@ -138,6 +163,40 @@ internal sealed class MetricsPublisher : IDisposable
         _mappings.Set(report.Mappings, pid, report.App);
         _startTime.Set(sample.StartTimeSeconds, pid, report.App);
         _info.Set(1, pid, report.App, sample.JvmVersion ?? "none");
+        _arenaHeaps.Set(report.LibcArenaHeaps, pid, report.App);
+        _mallocMmapChunks.Set(report.MallocMmapChunks, pid, report.App);
+        if (report.Arenas.Count > 0 && report.ResidentKnown)
+        {
+            _largestArena.Set(report.Arenas.Max(a => a.ResidentBytes), pid, report.App);
+        }
+
+        if (report.ResidentKnown)
+        {
+            foreach (var (group, stacks) in report.ThreadGroups)
+            {
+                _groupStacks.Set(stacks.ResidentBytes, pid, report.App, group);
+            }
+        }
+
+        if (report.Jvm is { } jvm)
+        {
+            SetIfKnown(_heapMax, jvm.HeapMaxBytes, pid, report.App);
+            SetIfKnown(_heapCommitted, jvm.HeapCommittedBytes, pid, report.App);
+            SetIfKnown(_heapUsed, jvm.HeapUsedBytes, pid, report.App);
+        }
+
+        foreach (DecisionMethod method in report.Fallbacks)
+        {
+            _fallbacks.WithLabels(method.Id()).Inc();
+        }
+    }
+
+    private static void SetIfKnown(LabelledSeries series, long? value, string pid, string app)
+    {
+        if (value is { } v)
+        {
+            series.Set(v, pid, app);
+        }
     }
 
     private static LabelledSeries PerCategory(MetricFactory factory, string name, string help) =>

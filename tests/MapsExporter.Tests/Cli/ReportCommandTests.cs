@@ -8,7 +8,7 @@ namespace MapsExporter.Tests.Cli;
 public sealed class ReportCommandTests
 {
     private static readonly string[] CategoryIds =
-        ["java_heap", "code_cache", "metaspace", "cds_archive", "thread_stack", "main_arena", "libc_arena", "shared_library", "mapped_file", "kernel", "unknown"];
+        ["java_heap", "code_cache", "metaspace", "cds_archive", "thread_stack", "main_arena", "libc_arena", "shared_library", "mapped_file", "kernel", "malloc_mmap", "unknown"];
 
     private static readonly string[] Measures = ["regions", "virtual_bytes", "resident_bytes", "proportional_bytes", "swap_bytes"];
 
@@ -43,7 +43,9 @@ public sealed class ReportCommandTests
         Assert.True(code == 0, stderr);
         using JsonDocument doc = JsonDocument.Parse(stdout);
         JsonElement root = doc.RootElement;
-        Assert.Equal(["pid", "app", "threads", "thread_stacks", "libc_arenas", "categories", "total"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(
+            ["pid", "app", "threads", "thread_stacks", "libc_arenas", "libc_arena_heaps", "categories", "total", "arenas", "thread_groups", "jvm", "methods", "fallbacks"],
+            root.EnumerateObject().Select(p => p.Name));
         Assert.Equal(jvm.Pid, root.GetProperty("pid").GetInt32());
         Assert.Equal("Workload", root.GetProperty("app").GetString());
         Assert.Equal(CategoryIds, root.GetProperty("categories").EnumerateObject().Select(p => p.Name));
@@ -104,11 +106,11 @@ public sealed class ReportCommandTests
         string[] lines = stdout.TrimEnd('\n').Split('\n');
         Assert.Equal(3, lines.Length);
         string[] header = lines[0].Split(',');
-        Assert.Equal(5 + ((CategoryIds.Length + 1) * Measures.Length), header.Length);
-        Assert.Equal("java_heap_regions", header[5]);
+        Assert.Equal(6 + ((CategoryIds.Length + 1) * Measures.Length), header.Length);
+        Assert.Equal("java_heap_regions", header[6]);
         Assert.Equal("total_swap_bytes", header[^1]);
         Assert.All(lines[1..], line => Assert.Equal(header.Length, line.Split(',').Length));
-        Assert.StartsWith(",arenas,,8,7,", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith(",arenas,,8,7,7,", lines[1], StringComparison.Ordinal);
         (_, string noHeader, _) = Run("report", RepoPaths.Fixture("native-arenas-7", "smaps"), "--format", "csv");
         Assert.Single(noHeader.TrimEnd('\n').Split('\n'));
     }

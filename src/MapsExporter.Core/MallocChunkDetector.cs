@@ -1,0 +1,61 @@
+using System.Buffers.Binary;
+
+namespace MapsExporter.Core;
+
+/// <summary>
+/// Large allocations (128 KiB and up by default) glibc serves with an mmap of their own: direct ByteBuffers,
+/// zlib's buffers, big native arrays. Each mapping starts with a chunk header, <c>prev_size</c> (0) then
+/// <c>size | IS_MMAPPED (0x2)</c>, and neighbouring chunks merge into one VMA; walking the headers chunk by
+/// chunk must land exactly on the VMA's end for it to count. Needs the process's memory; without it these
+/// stay <see cref="RegionCategory.Unknown"/>.
+/// </summary>
+public static class MallocChunkDetector
+{
+    private const ulong IsMmapped = 0x2;
+    private const ulong FlagBits = 0x7;
+    private const ulong PageSize = 4096;
+
+    public static void Detect(MappingTable table, Classification result, IProcessMemory? memory)
+    {
+        if (memory is null)
+        {
+            result.Fallbacks.Add(DecisionMethod.ChunkHeader);
+            return;
+        }
+
+        ReadOnlySpan<Mapping> items = table.Items;
+        Span<byte> header = stackalloc byte[16];
+        for (int i = 0; i < items.Length; i++)
+        {
+            ref readonly Mapping m = ref items[i];
+            if (result.IsAssigned(i) || m.Kind != MappingKind.Anonymous || !m.IsPrivateReadWrite || (m.Permissions & Permissions.Execute) != 0)
+            {
+                continue;
+            }
+
+            int chunks = 0;
+            ulong at = m.Start;
+            while (at < m.End && memory.TryRead(at, header))
+            {
+                ulong prevSize = BinaryPrimitives.ReadUInt64LittleEndian(header);
+                ulong size = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
+                ulong chunk = size & ~FlagBits;
+                if (prevSize != 0 || (size & IsMmapped) == 0 || chunk < PageSize || chunk % PageSize != 0 || chunk > m.End - at)
+                {
+                    break;
+                }
+
+                chunks++;
+                at += chunk;
+            }
+
+            if (at == m.End && chunks > 0)
+            {
+                result.Assign(i, RegionCategory.MallocMmap);
+                result.MallocMmapChunks += chunks;
+            }
+        }
+
+        result.Decided(RegionCategory.MallocMmap, DecisionMethod.ChunkHeader);
+    }
+}
