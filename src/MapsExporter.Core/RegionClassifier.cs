@@ -18,6 +18,7 @@ public static class RegionClassifier
         ClassSpaceLocator.Locate(table, result);
         JavaHeapLocator.Locate(table, result, exact?.PerfData);
         MetaspaceLocator.Locate(table, result);
+        CodeHeapSegmentMapLocator.Locate(table, result);
         LibraryBssAttributor.Attribute(table, result);
         MallocChunkDetector.Detect(table, result, exact?.Memory);
         result.AssignRemainingUnknown();

@@ -8,12 +8,13 @@ import java.util.zip.Inflater;
 /**
  * Test workload for MapsExporter.
  *
- * Usage: java [jvm flags] Workload THREADS [--native-churn]
+ * Usage: java [jvm flags] Workload THREADS [--native-churn] [--direct-buffers=N]
  *
  * Starts THREADS daemon platform threads named "worker-N" that stay blocked (sleeping).
  * With --native-churn, up to 16 of them first compress/decompress real data with
  * java.util.zip.Deflater/Inflater (zlib mallocs in native code from each thread, so
  * glibc creates per-thread arenas) and keep their Deflater/Inflater alive.
+ * With --direct-buffers=N, keeps N direct ByteBuffers of 1 MiB (malloc'ed, so each is its own mmap).
  * Allocates some Java heap (about 32 MiB kept live), prints "READY" and blocks forever.
  */
 public class Workload {
@@ -22,9 +23,12 @@ public class Workload {
     public static void main(String[] args) throws Exception {
         int threads = 0;
         boolean nativeChurn = false;
+        int directBuffers = 0;
         for (String a : args) {
             if (a.equals("--native-churn")) {
                 nativeChurn = true;
+            } else if (a.startsWith("--direct-buffers=")) {
+                directBuffers = Integer.parseInt(a.substring("--direct-buffers=".length()));
             } else {
                 threads = Integer.parseInt(a);
             }
@@ -37,6 +41,15 @@ public class Workload {
                 b[j] = (byte) j;
             }
             KEEP.add(b);
+        }
+
+        // Direct ByteBuffers of 1 MiB: glibc serves each with an mmap of its own (NMT's "Other").
+        for (int i = 0; i < directBuffers; i++) {
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(1 << 20);
+            for (int j = 0; j < buffer.capacity(); j += 4096) {
+                buffer.put(j, (byte) 1);
+            }
+            KEEP.add(buffer);
         }
 
         int churners = nativeChurn ? Math.min(threads, 16) : 0;
