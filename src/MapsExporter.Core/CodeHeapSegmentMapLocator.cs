@@ -72,7 +72,8 @@ internal static class CodeHeapSegmentMapLocator
                 continue;
             }
 
-            bool boundaryBefore = i == 0 || items[i - 1].End != items[i].Start || result.IsAssigned(i - 1);
+            // A reservation starts where the one before ended: a gap, a claimed mapping, or another's PROT_NONE rest.
+            bool boundaryBefore = i == 0 || items[i - 1].End != items[i].Start || result.IsAssigned(i - 1) || items[i - 1].IsNoAccess;
             if (!boundaryBefore)
             {
                 continue;

@@ -9,7 +9,8 @@ namespace MapsExporter.Tests.Integration;
 /// The exact methods on real processes: arenas from glibc's heap_info headers against malloc_stats, stacks from
 /// each thread's stack pointer against the thread count, the JVM's figures from hsperfdata and every reserved
 /// size against Native Memory Tracking, malloc's own mmaps from their chunk headers. No tolerance: the JVM's
-/// and glibc's own accounting must be met exactly; unknown resident memory stays under 5% of Rss.
+/// and glibc's own accounting must be met exactly, except for the code heaps' segment maps (see below);
+/// unknown resident memory stays under 5% of Rss.
 /// </summary>
 public sealed partial class ExactClassificationTests
 {
@@ -66,7 +67,10 @@ public sealed partial class ExactClassificationTests
         Assert.Equal(nmt.Reserved("Java Heap"), report[RegionCategory.JavaHeap].VirtualBytes);
         Assert.Equal(nmt.MetaspaceReserved + nmt.ClassSpaceReserved, report[RegionCategory.Metaspace].VirtualBytes);
         Assert.Equal(nmt.Reserved("Shared class space"), report[RegionCategory.CdsArchive].VirtualBytes);
-        Assert.Equal(nmt.Reserved("Code"), report[RegionCategory.CodeCache].VirtualBytes);
+        // NMT's Code also holds the code heaps' segment maps; one that merged with a neighbouring malloc chunk
+        // cannot be split out of its VMA, so it may stay unknown: at most the segment maps (1/128 of the code heap).
+        long code = report[RegionCategory.CodeCache].VirtualBytes;
+        Assert.InRange(nmt.Reserved("Code") - code, 0, code / 128);
 
         // hsperfdata: the JVM's own heap figures and version.
         Assert.NotNull(report.Jvm);
