@@ -13,6 +13,7 @@ internal static class CommandLineFlags
     public static IReadOnlyList<Flag> All { get; } =
     [
         new("--web.listen-address", "Web:ListenAddress", $":{DefaultPort}", "address to serve /metrics on: [host]:port"),
+        new("--web.config.file", "Web:ConfigFile", "", "exporter-toolkit web config file: TLS and basic auth (see README, Securing the endpoint)"),
         new("--scan-interval", "Scan:Interval", "15s", "time between scans, as Prometheus writes durations (500ms, 15s, 1m, 1h30m)"),
         new("--path.procfs", "Scan:ProcFs", "/proc", "procfs mount point (the host's /proc when in a container)"),
         new("--scan.smaps", "Scan:Smaps", "true", "read smaps (resident sizes); false reads maps only, which never stalls the target"),

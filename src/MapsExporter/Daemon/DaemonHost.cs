@@ -22,9 +22,11 @@ internal static class DaemonHost
             .AddCommandLine(args, CommandLineFlags.SwitchMappings);
         builder.Services.AddSystemd();
         builder.Services.AddDaemonLogging(builder.Configuration);
+        builder.Services.AddWebConfig(); // before AddWeb: TLS is a default of the listeners AddWeb creates
         builder.Services.AddWeb(builder.Configuration);
         builder.Services.AddScanning(builder.Configuration);
         WebApplication app = builder.Build();
+        app.UseWebConfig();
         app.MapDaemonEndpoints();
         return app;
     }

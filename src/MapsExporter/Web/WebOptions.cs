@@ -10,6 +10,9 @@ internal sealed class WebOptions
 
     /// <summary><c>[host]:port</c>; an empty host listens on every address.</summary>
     public string ListenAddress { get; set; } = $":{CommandLineFlags.DefaultPort}";
+
+    /// <summary>An exporter-toolkit web config file (TLS, basic auth); empty serves plain HTTP to anyone.</summary>
+    public string ConfigFile { get; set; } = "";
 }
 
 internal sealed class WebOptionsValidator : IValidateOptions<WebOptions>

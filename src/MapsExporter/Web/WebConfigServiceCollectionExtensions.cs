@@ -1,0 +1,87 @@
+using MapsExporter.Configuration;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
+namespace MapsExporter.Web;
+
+internal static class WebConfigServiceCollectionExtensions
+{
+    /// <summary>
+    /// <c>--web.config.file</c>: TLS on every listener and basic auth on every path. Must be added before
+    /// <c>AddWeb</c>: Kestrel applies endpoint defaults to a listener when it is created.
+    /// </summary>
+    public static IServiceCollection AddWebConfig(this IServiceCollection services)
+    {
+        services.AddSingleton<IValidateOptions<WebOptions>, WebConfigValidator>();
+        services.AddSingleton(provider =>
+        {
+            string path = provider.GetRequiredService<IOptions<WebOptions>>().Value.ConfigFile;
+            return path.Length == 0 ? WebConfig.None : WebConfig.Load(path);
+        });
+        services.AddSingleton(provider => new BasicAuth(provider.GetRequiredService<WebConfig>().BasicAuthUsers));
+        services.AddOptions<KestrelServerOptions>().Configure<WebConfig>((kestrel, config) =>
+        {
+            if (config.Tls is not { } tls)
+            {
+                return;
+            }
+
+            kestrel.ConfigureEndpointDefaults(listen => listen.UseHttps(https =>
+            {
+                https.ServerCertificate = tls.Certificate;
+                https.SslProtocols = tls.Protocols;
+                https.ClientCertificateMode = tls.ClientCertificateMode;
+                https.ClientCertificateValidation = (certificate, _, _) => tls.ValidateClient(certificate);
+            }));
+        });
+        return services;
+    }
+
+    /// <summary>Basic auth in front of every endpoint when the web config names users; one start-up line says what is on.</summary>
+    public static WebApplication UseWebConfig(this WebApplication app)
+    {
+        WebConfig config = app.Services.GetRequiredService<WebConfig>();
+        BasicAuth auth = app.Services.GetRequiredService<BasicAuth>();
+        app.Logger.LogInformation("TLS is {Tls}; basic auth is {Auth}", config.Tls is null ? "disabled" : "enabled", auth.Enabled ? $"enabled for {config.BasicAuthUsers.Count} users" : "disabled");
+        if (!auth.Enabled)
+        {
+            return app;
+        }
+
+        app.Use(async (context, next) =>
+        {
+            if (auth.IsAuthorized(context.Request.Headers.Authorization))
+            {
+                await next(context);
+                return;
+            }
+
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            context.Response.Headers.WWWAuthenticate = "Basic";
+            await context.Response.WriteAsync("Unauthorized\n");
+        });
+        return app;
+    }
+}
+
+/// <summary>A web config that cannot be used fails start-up as a bad setting: one line, exit 78.</summary>
+internal sealed class WebConfigValidator : IValidateOptions<WebOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WebOptions options)
+    {
+        if (options.ConfigFile.Length == 0)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        try
+        {
+            WebConfig.Load(options.ConfigFile);
+            return ValidateOptionsResult.Success;
+        }
+        catch (WebConfigException e)
+        {
+            return ValidateOptionsResult.Fail($"{CommandLineFlags.Describe("Web:ConfigFile")}: {e.Message}");
+        }
+    }
+}
