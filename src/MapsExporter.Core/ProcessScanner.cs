@@ -14,15 +14,17 @@ public sealed class ProcessScanner : IDisposable
     private readonly bool _useSmaps;
     private readonly TimeProvider _time;
     private readonly ProcessInspector _inspector;
+    private readonly ScanCostControl _cost;
     private readonly Dictionary<(int Pid, ulong Start), Known> _jvms = [];
 
-    public ProcessScanner(ProcFs procFs, ProcessSelector selector, bool useSmaps = true, TimeProvider? time = null)
+    public ProcessScanner(ProcFs procFs, ProcessSelector selector, bool useSmaps = true, TimeProvider? time = null, ScanCostOptions? cost = null)
     {
         _procFs = procFs;
         _selector = selector;
         _useSmaps = useSmaps;
         _time = time ?? TimeProvider.System;
         _inspector = new ProcessInspector(procFs);
+        _cost = new ScanCostControl(procFs, cost, _time);
     }
 
     public ScanSnapshot Scan()
@@ -58,7 +60,8 @@ public sealed class ProcessScanner : IDisposable
                 }
 
                 selected = true;
-                MemoryReport report = _inspector.Inspect(pid, _useSmaps, fallbacks.Add);
+                CostControlledRead read = _cost.Read(_inspector, pid, start, _useSmaps, fallbacks.Add);
+                MemoryReport report = read.Report;
                 if (_inspector.ReadStartTimeTicks(pid) != start)
                 {
                     throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} was replaced while it was read");
@@ -70,7 +73,13 @@ public sealed class ProcessScanner : IDisposable
                     version = jvm.Version ??= JvmVersionResolver.Resolve(_procFs, pid, _inspector.Table) ?? "unknown";
                 }
 
-                samples.Add(new ProcessSample(report, start, bootTime + (start / ProcStatParser.ClockTicksPerSecond), version));
+                samples.Add(new ProcessSample(report, start, bootTime + (start / ProcStatParser.ClockTicksPerSecond), version)
+                {
+                    Mode = read.Mode,
+                    ReadDuration = read.Duration,
+                    Totals = read.Totals,
+                    ResidentReadAt = read.ResidentReadAt,
+                });
             }
             catch (ProcessReadException e) when (e.Reason == ReadFailure.Vanished && !selected)
             {
@@ -88,6 +97,7 @@ public sealed class ProcessScanner : IDisposable
         }
 
         _jvms.Keys.Where(k => !seen.Contains(k)).ToList().ForEach(k => _jvms.Remove(k));
+        _cost.Retain(seen);
         return new ScanSnapshot(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), true, null, samples, errors, fallbacks, MaxMapCountReader.TryRead(_procFs));
     }
 
@@ -134,7 +144,11 @@ public sealed class ProcessScanner : IDisposable
         }
     }
 
-    public void Dispose() => _inspector.Dispose();
+    public void Dispose()
+    {
+        _inspector.Dispose();
+        _cost.Dispose();
+    }
 
     private sealed class Known(bool selected)
     {

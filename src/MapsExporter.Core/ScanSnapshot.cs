@@ -4,6 +4,18 @@ namespace MapsExporter.Core;
 public sealed record ProcessSample(MemoryReport Report, ulong StartTimeTicks, double StartTimeSeconds, string? JvmVersion)
 {
     public int Pid => Report.Pid ?? 0;
+
+    /// <summary>How the process was read (smaps, smaps_rollup, maps with the last resident figures, maps only).</summary>
+    public ScanMode Mode { get; init; } = ScanMode.Smaps;
+
+    /// <summary>How long reading and classifying this process took.</summary>
+    public TimeSpan ReadDuration { get; init; }
+
+    /// <summary>Resident totals (smaps summed, or smaps_rollup); null when only maps was ever read.</summary>
+    public ResidentTotals? Totals { get; init; }
+
+    /// <summary>When the resident figures were read (earlier than the scan between smaps-interval reads).</summary>
+    public DateTimeOffset? ResidentReadAt { get; init; }
 }
 
 /// <summary>A process the scan could not read, and why; the message names paths and the PID, never arguments.</summary>

@@ -17,6 +17,7 @@ internal sealed class MetricsPublisher : IDisposable
     private readonly LabelledSeries _resident, _virtual, _proportional, _swap, _regions;
     private readonly LabelledSeries _arenas, _stacks, _threads, _mappings, _startTime, _info;
     private readonly LabelledSeries _arenaHeaps, _largestArena, _groupStacks, _mallocMmapChunks, _heapMax, _heapCommitted, _heapUsed;
+    private readonly LabelledSeries _readDuration, _readMode, _residentTotal, _proportionalTotal, _swapTotal, _residentReadAt;
     private readonly Counter _fallbacks;
     private readonly Gauge _maxMapCount, _duration, _timestamp, _success, _scanned;
     private readonly Counter _errors;
@@ -58,6 +59,15 @@ internal sealed class MetricsPublisher : IDisposable
             "mapsexporter_process_info",
             "Always 1: a reported process, with its Java version (none for a native process, unknown when no release file was found)" + FromLastScan,
             ["pid", "app", "jvm_version"]));
+        _readDuration = PerProcess(factory, "mapsexporter_process_scan_duration_seconds", "How long reading and classifying the process took in the last scan (smaps or smaps_rollup reads stall the process's memory-map changes meanwhile), in seconds");
+        _readMode = new LabelledSeries(factory.CreateGauge(
+            "mapsexporter_process_scan_mode",
+            "Always 1: how the last scan read the process: smaps, rollup (maps + smaps_rollup, above --scan.rollup-above-bytes), maps_cached (maps; resident figures from the last smaps or rollup read, see mapsexporter_process_resident_timestamp_seconds), maps (no resident figures)" + FromLastScan,
+            ["pid", "app", "mode"]));
+        _residentTotal = PerProcess(factory, "mapsexporter_process_resident_bytes", "Resident memory (Rss) of the whole process, from smaps or smaps_rollup, in bytes");
+        _proportionalTotal = PerProcess(factory, "mapsexporter_process_proportional_bytes", "Proportional set size (Pss) of the whole process, from smaps or smaps_rollup, in bytes");
+        _swapTotal = PerProcess(factory, "mapsexporter_process_swap_bytes", "Swapped-out memory of the whole process, from smaps or smaps_rollup, in bytes");
+        _residentReadAt = PerProcess(factory, "mapsexporter_process_resident_timestamp_seconds", "When the process's resident, proportional and swap figures were read (smaps or smaps_rollup), since the Unix epoch, in seconds");
         _maxMapCount = factory.CreateGauge("mapsexporter_max_mappings", "The kernel's limit on mappings per process (vm.max_map_count)" + FromLastScan);
         _duration = factory.CreateGauge("mapsexporter_scan_duration_seconds", "How long the last scan took, in seconds.");
         _timestamp = factory.CreateGauge("mapsexporter_last_scan_timestamp_seconds", "When the last scan finished, since the Unix epoch, in seconds.");
@@ -89,6 +99,7 @@ internal sealed class MetricsPublisher : IDisposable
             {
                 _resident, _virtual, _proportional, _swap, _regions, _arenas, _stacks, _threads, _mappings, _startTime, _info,
                 _arenaHeaps, _largestArena, _groupStacks, _mallocMmapChunks, _heapMax, _heapCommitted, _heapUsed,
+                _readDuration, _readMode, _residentTotal, _proportionalTotal, _swapTotal, _residentReadAt,
             })
             {
                 series.Commit();
@@ -185,9 +196,28 @@ internal sealed class MetricsPublisher : IDisposable
             SetIfKnown(_heapUsed, jvm.HeapUsedBytes, pid, report.App);
         }
 
+        SetReadCost(sample, pid);
         foreach (DecisionMethod method in report.Fallbacks)
         {
             _fallbacks.WithLabels(method.Id()).Inc();
+        }
+    }
+
+    private void SetReadCost(ProcessSample sample, string pid)
+    {
+        string app = sample.Report.App;
+        _readDuration.Set(sample.ReadDuration.TotalSeconds, pid, app);
+        _readMode.Set(1, pid, app, sample.Mode.Id());
+        if (sample.Totals is { } totals)
+        {
+            _residentTotal.Set(totals.ResidentBytes, pid, app);
+            _proportionalTotal.Set(totals.ProportionalBytes, pid, app);
+            _swapTotal.Set(totals.SwapBytes, pid, app);
+        }
+
+        if (sample.ResidentReadAt is { } at)
+        {
+            _residentReadAt.Set(at.ToUnixTimeMilliseconds() / 1000.0, pid, app);
         }
     }
 

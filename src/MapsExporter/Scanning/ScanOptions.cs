@@ -1,4 +1,5 @@
 using MapsExporter.Configuration;
+using MapsExporter.Core;
 using Microsoft.Extensions.Options;
 
 namespace MapsExporter.Scanning;
@@ -16,7 +17,19 @@ internal sealed class ScanOptions
     /// <summary>Read smaps (resident sizes; takes the target's mmap lock while the kernel walks page tables); false reads maps only.</summary>
     public bool Smaps { get; set; } = true;
 
+    /// <summary>Least time between smaps reads of one process; maps is read in the scans between. Empty: every scan.</summary>
+    public string SmapsInterval { get; set; } = "";
+
+    /// <summary>Processes whose Rss (statm) is above this many bytes are read through smaps_rollup + maps; 0: never.</summary>
+    public long RollupAboveBytes { get; set; }
+
     public TimeSpan IntervalValue => PrometheusDuration.TryParse(Interval, out TimeSpan d) ? d : TimeSpan.FromSeconds(15);
+
+    public ScanCostOptions CostOptions => new()
+    {
+        SmapsInterval = PrometheusDuration.TryParse(SmapsInterval, out TimeSpan s) ? s : TimeSpan.Zero,
+        RollupAboveBytes = RollupAboveBytes,
+    };
 }
 
 internal sealed class ScanOptionsValidator : IValidateOptions<ScanOptions>
@@ -27,6 +40,16 @@ internal sealed class ScanOptionsValidator : IValidateOptions<ScanOptions>
         if (!PrometheusDuration.TryParse(options.Interval, out TimeSpan interval) || interval <= TimeSpan.Zero)
         {
             failures.Add($"{CommandLineFlags.Describe("Scan:Interval")}: '{options.Interval}' is not a positive duration like 500ms, 15s, 1m or 1h30m");
+        }
+
+        if (options.SmapsInterval.Length > 0 && (!PrometheusDuration.TryParse(options.SmapsInterval, out TimeSpan smaps) || smaps <= TimeSpan.Zero))
+        {
+            failures.Add($"{CommandLineFlags.Describe("Scan:SmapsInterval")}: '{options.SmapsInterval}' is not a positive duration like 1m or 5m (empty: every scan)");
+        }
+
+        if (options.RollupAboveBytes < 0)
+        {
+            failures.Add($"{CommandLineFlags.Describe("Scan:RollupAboveBytes")}: {options.RollupAboveBytes} is negative (0 turns it off)");
         }
 
         if (string.IsNullOrEmpty(options.ProcFs) || !File.Exists(Path.Combine(options.ProcFs, "stat")))

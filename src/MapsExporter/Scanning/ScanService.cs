@@ -34,7 +34,7 @@ internal sealed partial class ScanService : BackgroundService
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        LogStarting(_options.ProcFs, PrometheusDuration.Format(_options.IntervalValue), _options.Smaps ? "smaps" : "maps");
+        LogStarting(_options.ProcFs, PrometheusDuration.Format(_options.IntervalValue), DescribeSource(_options));
         await Task.Run(ScanOnce, cancellationToken);
         await base.StartAsync(cancellationToken);
     }
@@ -72,6 +72,18 @@ internal sealed partial class ScanService : BackgroundService
         _publisher.Publish(snapshot);
         LogScan(number, snapshot.Duration.TotalMilliseconds, snapshot.Processes.Count, snapshot.Errors.Count);
         LogFailures(number, snapshot);
+    }
+
+    private static string DescribeSource(ScanOptions options)
+    {
+        if (!options.Smaps)
+        {
+            return "maps";
+        }
+
+        ScanCostOptions cost = options.CostOptions;
+        string source = cost.SmapsInterval > TimeSpan.Zero ? $"smaps at most every {PrometheusDuration.Format(cost.SmapsInterval)}, maps between" : "smaps";
+        return cost.RollupAboveBytes > 0 ? FormattableString.Invariant($"{source}; smaps_rollup + maps above {cost.RollupAboveBytes} bytes Rss") : source;
     }
 
     private void LogFailures(long number, ScanSnapshot snapshot)

@@ -18,7 +18,7 @@ internal static class ScanningServiceCollectionExtensions
         {
             ScanOptions scan = sp.GetRequiredService<IOptions<ScanOptions>>().Value;
             SelectionOptions selection = sp.GetRequiredService<IOptions<SelectionOptions>>().Value;
-            return new ProcessScanner(new ProcFs(scan.ProcFs), selection.ToSelector(), scan.Smaps, sp.GetRequiredService<TimeProvider>());
+            return new ProcessScanner(new ProcFs(scan.ProcFs), selection.ToSelector(), scan.Smaps, sp.GetRequiredService<TimeProvider>(), scan.CostOptions);
         });
         services.AddSingleton<MetricsPublisher>();
         services.AddHostedService<ScanService>();
