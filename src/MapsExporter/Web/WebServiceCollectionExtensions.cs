@@ -27,7 +27,7 @@ internal static class WebServiceCollectionExtensions
     /// <summary><c>/</c> (landing page), <c>/metrics</c> (the last scan) and <c>/healthz</c> (did the last scan succeed).</summary>
     public static WebApplication MapDaemonEndpoints(this WebApplication app)
     {
-        app.MapGet("/", () => Results.Content(LandingPage.Html, "text/html; charset=utf-8"));
+        app.MapGet("/", (MetricsPublisher publisher) => Results.Content(LandingPage.Render(publisher.Latest), "text/html; charset=utf-8"));
         app.MapGet("/metrics", async (HttpContext context, MetricsPublisher publisher) =>
         {
             context.Response.ContentType = MetricsContentType;
