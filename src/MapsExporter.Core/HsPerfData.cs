@@ -89,7 +89,8 @@ public sealed class HsPerfData
         }
     }
 
-    public long? HeapCommittedBytes => Sum("sun.gc.generation.0.capacity", "sun.gc.generation.1.capacity", sumWhenRegionBased: true);
+    /// <summary>Committed heap: the generations' capacities (JDK 17's G1 adds a few bytes: rounded down to the page).</summary>
+    public long? HeapCommittedBytes => Sum("sun.gc.generation.0.capacity", "sun.gc.generation.1.capacity", sumWhenRegionBased: true) / 4096 * 4096;
 
     public long? HeapUsedBytes
     {

@@ -14,6 +14,11 @@ public sealed partial class NmtSummary
 
     public bool Has(string category) => _categories.ContainsKey(category);
 
+    /// <summary>The mmap part of a category's reservation (its malloc part is not in any mapping of its own).</summary>
+    public long MmapReserved(string category) => _mmapReserved.TryGetValue(category, out long value) ? value : 0;
+
+    private readonly Dictionary<string, long> _mmapReserved = [];
+
     /// <summary>The class space's reserved size: the <c>reserved=</c> line after "Class space:" in the Class section.</summary>
     public long ClassSpaceReserved { get; private set; }
 
@@ -39,6 +44,12 @@ public sealed partial class NmtSummary
                 current = category.Groups[1].Value.Trim();
                 summary._categories[current] = (Kb(category.Groups[2].Value), Kb(category.Groups[3].Value));
                 continue;
+            }
+
+            Match mmap = MmapLine().Match(line);
+            if (mmap.Success && current is not null)
+            {
+                summary._mmapReserved[current] = Kb(mmap.Groups[1].Value);
             }
 
             Match threads = ThreadCount().Match(line);
@@ -82,6 +93,9 @@ public sealed partial class NmtSummary
 
     [GeneratedRegex(@"^-\s+(.+?) \(reserved=(\d+)KB, committed=(\d+)KB")]
     private static partial Regex CategoryLine();
+
+    [GeneratedRegex(@"^\(mmap: reserved=(\d+)KB")]
+    private static partial Regex MmapLine();
 
     [GeneratedRegex(@"\(threads? #(\d+)\)")]
     private static partial Regex ThreadCount();
