@@ -8,6 +8,9 @@ namespace MapsExporter.Core;
 /// </summary>
 public static class SmapsParser
 {
+    /// <summary>2^57 bytes, the user address space with 5-level paging, in kB.</summary>
+    public const long MaxSizeKb = 1L << 47;
+
     public static void Parse(ReadOnlySpan<byte> content, MappingTable table, string source)
     {
         table.Clear();
@@ -91,7 +94,14 @@ public static class SmapsParser
                 throw new ProcParseException(source, lineNumber, "expected a size like '132 kB'");
             }
 
-            long bytes = checked(kb * 1024);
+            // No mapping holds more than the 57-bit (5-level paging) address space; a bigger value is corrupt input,
+            // and would overflow kb * 1024 (found by fuzzing: OverflowException escaped the report).
+            if (kb > MaxSizeKb)
+            {
+                throw new ProcParseException(source, lineNumber, $"size {kb} kB is larger than the address space");
+            }
+
+            long bytes = kb * 1024;
             switch (key[0])
             {
                 case (byte)'R':
