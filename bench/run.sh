@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Builds and runs every MapsExporter benchmark on this machine and prints the figures docs/benchmarks.md records.
+# As root (smaps, /proc/PID/mem and task/*/syscall of the workloads). Takes about 12 minutes.
+#   bash bench/run.sh                 # everything
+#   bash bench/run.sh overhead scan   # some sections: machine overhead scan sidebyside footprint scrapes scale
+# Needs: .NET 10 SDK, gcc, OpenJDK 17 (javac), wrk, pmap (procps), perl; the seed Perl tool in a snapshot at
+# $SEED_TOOL_REPO (default /work/.mirror/ewirch+javaJniMemUsage/repo: it is run from there, never copied here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SECTIONS=${*:-machine overhead scan sidebyside footprint scrapes scale}
+JDK=${JDK:-/usr/lib/jvm/java-17-openjdk-amd64}
+SEED_TOOL_REPO=${SEED_TOOL_REPO:-/work/.mirror/ewirch+javaJniMemUsage/repo}
+WORK=$(mktemp -d /tmp/mapsexporter-bench.XXXXXX)
+PIDS_TO_KILL=()
+cleanup() {
+  for p in "${PIDS_TO_KILL[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
+say() { printf '\n== %s\n' "$*"; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+now_ns() { date +%s%N; }
+
+# ---- build
+BENCH_DLL=$ROOT/bench/MapsExporter.Benchmarks/bin/Release/net10.0/MapsExporter.Benchmarks.dll
+dotnet build bench/MapsExporter.Benchmarks -c Release -v q -nologo >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
+gcc -O2 -o "$WORK/mappings" tests/workloads/mappings.c
+# The workload under its own class name, so the scans select only the JVMs started here (-include-app).
+sed 's/\bWorkload\b/BenchWorkload/g' tests/workloads/Workload.java >"$WORK/BenchWorkload.java"
+"$JDK/bin/javac" -d "$WORK" "$WORK/BenchWorkload.java"
+
+start_jvm() { # threads heap -> pid
+  local out="$WORK/jvm.$RANDOM.out"
+  "$JDK/bin/java" -Xmx"$2" -Xss512k -cp "$WORK" BenchWorkload "$1" >"$out" 2>&1 &
+  local pid=$!
+  PIDS_TO_KILL+=("$pid")
+  for _ in $(seq 600); do grep -q READY "$out" 2>/dev/null && break; sleep 0.1; done
+  grep -q READY "$out" || { echo "JVM $pid did not start: $(cat "$out")" >&2; exit 1; }
+  echo "$pid"
+}
+stop() { kill "$@" 2>/dev/null || true; for p in "$@"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done; }
+aot_binary() {
+  if [ -x "$ROOT/artifacts/mapsexporter" ]; then echo "$ROOT/artifacts/mapsexporter"; return; fi
+  if [ ! -x "$ROOT/artifacts/aot/mapsexporter" ]; then
+    dotnet publish src/MapsExporter -c Release -r linux-x64 -p:PublishAot=true -o "$ROOT/artifacts/aot" -v q -nologo >"$WORK/aot.log" 2>&1 || { tail -20 "$WORK/aot.log"; exit 1; }
+  fi
+  echo "$ROOT/artifacts/aot/mapsexporter"
+}
+wait_http() { for _ in $(seq 300); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+if want machine; then
+  say machine
+  echo "date $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "nproc $(nproc)"
+  echo "cpu $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+  echo "ram $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "kernel $(uname -r)"
+  echo "dotnet $(dotnet --version)"
+  echo "commit $(git rev-parse --short HEAD)"
+fi
+
+if want overhead; then
+  say "overhead: BenchmarkDotNet, read+parse+classify vs read only, same smaps, one process"
+  small=$(start_jvm 50 128m)
+  many=$(start_jvm 1400 128m)
+  "$WORK/mappings" 5000 >"$WORK/mappings.out" &
+  native=$!; PIDS_TO_KILL+=("$native"); sleep 0.5
+  for p in $small $many $native; do echo "pid $p: $(wc -l <"/proc/$p/maps") mappings, $(ls "/proc/$p/task" | wc -l) threads"; done
+  (cd "$WORK" && BENCH_TARGETS="jvm-small=$small,jvm-threads=$many,native-10k=$native" \
+    dotnet "$BENCH_DLL" bdn --filter '*OverheadBenchmarks*' --launchCount 1 --warmupCount 5 --iterationCount 20 >"$WORK/bdn.log" 2>&1) \
+    || { tail -40 "$WORK/bdn.log"; exit 1; }
+  grep -E '^// (jvm|native)' "$WORK/bdn.log" | sort -u
+  cat "$WORK"/BenchmarkDotNet.Artifacts/results/*OverheadBenchmarks-report-github.md
+  stop "$small" "$many" "$native"
+fi
+
+if want scan || want sidebyside || want footprint; then
+  say "starting 20 JVMs (20 threads, -Xmx64m)"
+  JVMS=()
+  for i in $(seq 20); do JVMS+=("$(start_jvm 20 64m)"); done
+  echo "pids ${JVMS[*]}"
+fi
+
+if want scan; then
+  say "whole scan of 20 live JVMs vs cat of their smaps (interleaved, medians of 15)"
+  BENCH_ROUNDS=15 dotnet "$BENCH_DLL" wholescan "${JVMS[@]}"
+  for r in $(seq 15); do
+    t0=$(now_ns); for p in "${JVMS[@]}"; do cat "/proc/$p/smaps" >/dev/null; done; t1=$(now_ns)
+    echo $(( (t1 - t0) / 1000 ))
+  done | median | awk '{ printf "cat_smaps_sum_ms %.2f\n", $1 / 1000 }'
+  for r in $(seq 15); do
+    t0=$(now_ns); for p in "${JVMS[@]}"; do /bin/true; done; t1=$(now_ns)
+    echo $(( (t1 - t0) / 1000 ))
+  done | median | awk '{ printf "exec_true_x20_ms %.2f  (process start cost inside the cat figure)\n", $1 / 1000 }'
+fi
+
+if want sidebyside; then
+  say "side by side: the same 20 JVMs, medians of 5 rounds, ms for all 20"
+  BIN=$(aot_binary)
+  # Run from the snapshot: git show into the scratch directory (deleted on exit), never into the repo.
+  git -C "$SEED_TOOL_REPO" show HEAD:javaJniMemUsage.pl >"$WORK/seed.pl"
+  perl "$WORK/seed.pl" "${JVMS[0]}" >"$WORK/seed.out" 2>&1 && echo "seed tool runs: $(wc -l <"$WORK/seed.out") lines" || echo "seed tool failed: $(tail -2 "$WORK/seed.out")"
+  measure() { # name command...   (PID substituted for {})
+    local name=$1; shift
+    for r in $(seq 5); do
+      t0=$(now_ns)
+      for p in "${JVMS[@]}"; do "${@//\{\}/$p}" >/dev/null 2>&1 || true; done
+      t1=$(now_ns); echo $(( (t1 - t0) / 1000 ))
+    done | median | awk -v n="$name" '{ printf "%-34s %8.1f ms\n", n, $1 / 1000 }'
+  }
+  measure "cat /proc/PID/smaps" cat "/proc/{}/smaps"
+  measure "cat /proc/PID/maps" cat "/proc/{}/maps"
+  measure "pmap -X PID" pmap -X "{}"
+  measure "javaJniMemUsage.pl PID (maps)" perl "$WORK/seed.pl" "{}"
+  measure "mapsexporter report PID (AOT)" "$BIN" report "{}"
+  measure "mapsexporter report --maps-only" "$BIN" report "{}" --maps-only
+  if command -v go >/dev/null; then echo "go found: build process-exporter by hand to compare"; else echo "no Go toolchain here (which go: none): process-exporter/node_exporter not built"; fi
+fi
+
+if want footprint; then
+  say "footprint: AOT daemon, 20 JVMs; A at 15s for 180 s (idle RSS, CPU), B at 100ms for 1,000+ scans (growth)"
+  BIN=$(aot_binary)
+  "$BIN" --web.listen-address 127.0.0.1:19135 --scan-interval 15s --include-app BenchWorkload >"$WORK/a.log" 2>&1 &
+  A=$!; PIDS_TO_KILL+=("$A")
+  "$BIN" --web.listen-address 127.0.0.1:19136 --scan-interval 100ms --include-app BenchWorkload --log.level debug >"$WORK/b.log" 2>&1 &
+  B=$!; PIDS_TO_KILL+=("$B")
+  wait_http http://127.0.0.1:19135/metrics; wait_http http://127.0.0.1:19136/metrics
+  curl -fsS http://127.0.0.1:19135/metrics | grep -E '^mapsexporter_scanned_processes'
+  sleep 5
+  a0=$(cpu_ticks $A); t0=$(now_ns)
+  echo "A idle RSS after first scan: $(rss_kb $A) kB"
+  for s in $(seq 18); do
+    sleep 10
+    echo "t=$((s * 10))s A rss=$(rss_kb $A)kB  B rss=$(rss_kb $B)kB B scans=$(grep -c 'Scan [0-9]* took' "$WORK/b.log")"
+  done
+  a1=$(cpu_ticks $A); t1=$(now_ns)
+  awk -v d=$((a1 - a0)) -v ns=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "A cpu %.3f%% of one core over %.0f s (%d ticks)\n", 100 * d / hz / (ns / 1e9), ns / 1e9, d }'
+  echo "A status: $(grep -E 'VmRSS|VmHWM|RssAnon|RssFile' /proc/$A/status | tr -s ' \n' ' ')"
+  echo "B status: $(grep -E 'VmRSS|VmHWM|RssAnon|RssFile' /proc/$B/status | tr -s ' \n' ' ')"
+  grep 'Scan [0-9]* took' "$WORK/b.log" | sed -n '100p;1000p;$p' | sed 's/^/B /'
+  stop "$A" "$B"
+fi
+
+if want scan || want sidebyside || want footprint; then stop "${JVMS[@]}"; fi
+
+if want scrapes; then
+  say "scrapes: /metrics of 50 generated JVMs, wrk 50 connections 30 s, 127.0.0.1"
+  BIN=$(aot_binary)
+  dotnet "$BENCH_DLL" gentree "$WORK/proc50" tests/Fixtures/jdk17-g1-xmx512m-t20 50 0
+  "$BIN" --web.listen-address 127.0.0.1:19137 --path.procfs "$WORK/proc50" --scan-interval 15s >"$WORK/c.log" 2>&1 &
+  C=$!; PIDS_TO_KILL+=("$C")
+  wait_http http://127.0.0.1:19137/metrics
+  curl -fsS http://127.0.0.1:19137/metrics >"$WORK/metrics.txt"
+  echo "exposition: $(wc -c <"$WORK/metrics.txt") bytes, $(grep -vc '^#' "$WORK/metrics.txt") series, $(grep -c '^# TYPE' "$WORK/metrics.txt") families, $(grep -c '^mapsexporter_process_info' "$WORK/metrics.txt") processes"
+  wrk -t2 -c50 -d30s --latency http://127.0.0.1:19137/metrics | tee "$WORK/wrk.txt"
+  stop "$C"
+fi
+
+if want scale; then
+  say "scale: generated /proc of JVM-like processes with 2,000 mappings (from jdk17-g1-t300-native-churn)"
+  dotnet "$BENCH_DLL" gentree "$WORK/proc500" tests/Fixtures/jdk17-g1-t300-native-churn 500 2000
+  BENCH_ROUNDS=5 dotnet "$BENCH_DLL" scale "$WORK/proc500" 100 250 500
+fi
