@@ -170,9 +170,9 @@ public sealed partial class ExactClassificationTests
                 continue;
             }
 
-            // A code heap's segment map (read/write, not executable) can merge with a malloc chunk beside it, which
-            // System.map still labels CODE: the known merged-VMA limit, left out here.
-            if (tag == "CODE" && items[index].IsPrivateReadWrite && report.MallocMmapChunks + report[RegionCategory.Unknown].Regions > 0
+            // A code heap's segment map (small, not executable) can merge with a malloc chunk beside it, which
+            // System.map still labels CODE; then neither its part nor its PROT_NONE rest is found: the stated limit.
+            if (tag == "CODE" && (items[index].Permissions & Permissions.Execute) == 0 && items[index].Size < 4 << 20
                 && inspector.Classification[index] == RegionCategory.Unknown)
             {
                 continue;
