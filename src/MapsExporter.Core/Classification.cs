@@ -67,6 +67,23 @@ public sealed class Classification
 
     public bool IsAssigned(int index) => _assigned[index];
 
+    /// <summary>Splits mapping <paramref name="index"/> of <paramref name="table"/>; both parts keep its category so far.</summary>
+    internal void SplitAt(MappingTable table, int index, ulong address)
+    {
+        table.SplitAt(index, address);
+        if (Count == _categories.Length)
+        {
+            Array.Resize(ref _categories, _categories.Length * 2);
+            Array.Resize(ref _assigned, _assigned.Length * 2);
+        }
+
+        Array.Copy(_categories, index + 1, _categories, index + 2, Count - index - 1);
+        Array.Copy(_assigned, index + 1, _assigned, index + 2, Count - index - 1);
+        _categories[index + 1] = _categories[index];
+        _assigned[index + 1] = _assigned[index];
+        Count++;
+    }
+
     /// <summary>The mapping holding <paramref name="address"/>, or -1: mappings are sorted and disjoint.</summary>
     public static int IndexOf(ReadOnlySpan<Mapping> items, ulong address)
     {

@@ -23,7 +23,7 @@ internal static class JavaHeapLocator
         }
 
         // With the JVM's own heap size, the reservation is the run of exactly that size.
-        if (perfData?.HeapMaxBytes is { } heapBytes && LocateBySize(items, result, (ulong)heapBytes))
+        if (perfData?.HeapMaxBytes is { } heapBytes && LocateBySize(table, result, (ulong)heapBytes))
         {
             result.Decided(RegionCategory.JavaHeap, DecisionMethod.HsPerfData);
             return;
@@ -68,47 +68,80 @@ internal static class JavaHeapLocator
     }
 
     /// <summary>
-    /// The run of heap pieces, starting and ending on mapping boundaries, whose size is exactly the JVM's
-    /// MaxHeapSize; preferring one holding the archived heap region, then one below 32 GiB.
+    /// The range of exactly the JVM's MaxHeapSize inside a run of heap pieces, ending on a mapping boundary. It
+    /// starts on a mapping boundary, or inside a mapping at a 2 MiB boundary (the heap's alignment: the card
+    /// table needs it) when a neighbour with equal flags merged into the heap's first mapping; that mapping is
+    /// then split. Preferred: a range holding the archived heap region, then one below 32 GiB, then a boundary
+    /// start over a split.
     /// </summary>
-    private static bool LocateBySize(ReadOnlySpan<Mapping> items, Classification result, ulong heapBytes)
+    private static bool LocateBySize(MappingTable table, Classification result, ulong heapBytes)
     {
-        (int Start, int End) best = (-1, -1);
-        int bestTier = int.MaxValue;
-        for (int start = 0; start < items.Length; start++)
+        const ulong HeapAlignment = 2 * 1024 * 1024;
+        ReadOnlySpan<Mapping> items = table.Items;
+        (int First, int Last, ulong Start, int Rank) best = (-1, -1, 0, int.MaxValue);
+        for (int runStart = 0; runStart < items.Length; runStart++)
         {
-            if (!IsHeapPiece(items[start], result, start))
+            if (!IsHeapPiece(items[runStart], result, runStart))
             {
                 continue;
             }
 
-            bool hasArchive = false, hasCommitted = false;
-            for (int end = start; end < items.Length && IsHeapPiece(items[end], result, end) && (end == start || items[end].Start == items[end - 1].End); end++)
+            int runEnd = runStart + 1;
+            while (runEnd < items.Length && items[runEnd].Start == items[runEnd - 1].End && IsHeapPiece(items[runEnd], result, runEnd))
             {
-                hasArchive |= result[end] == RegionCategory.JavaHeap;
-                hasCommitted |= items[end].IsPrivateReadWrite;
-                ulong size = items[end].End - items[start].Start;
-                if (size > heapBytes)
+                runEnd++;
+            }
+
+            for (int last = runStart; last < runEnd; last++)
+            {
+                ulong end = items[last].End;
+                if (end - items[runStart].Start < heapBytes)
                 {
-                    break;
+                    continue;
                 }
 
-                int tier = hasArchive ? 0 : items[end].End <= CompressedOopsLimit ? 1 : 2;
-                if (size == heapBytes && hasCommitted && tier < bestTier)
+                ulong start = end - heapBytes;
+                int first = Classification.IndexOf(items, start);
+                bool onBoundary = items[first].Start == start;
+                if (!onBoundary && start % HeapAlignment != 0)
                 {
-                    (best, bestTier) = ((start, end + 1), tier);
+                    continue;
+                }
+
+                bool hasArchive = false, hasCommitted = false;
+                for (int k = first; k <= last; k++)
+                {
+                    hasArchive |= result[k] == RegionCategory.JavaHeap;
+                    hasCommitted |= items[k].IsPrivateReadWrite;
+                }
+
+                int tier = hasArchive ? 0 : end <= CompressedOopsLimit ? 1 : 2;
+                int rank = (tier * 2) + (onBoundary ? 0 : 1);
+                if (hasCommitted && rank < best.Rank)
+                {
+                    best = (first, last, start, rank);
                 }
             }
+
+            runStart = runEnd - 1;
         }
 
-        if (best.Start < 0)
+        if (best.First < 0)
         {
             result.Fallbacks.Add(DecisionMethod.HsPerfData);
             return false;
         }
 
-        AnonymousRun.Assign(result, best.Start, best.End, RegionCategory.JavaHeap);
-        result.JavaHeapRange = (items[best.Start].Start, items[best.End - 1].End);
+        (int firstIndex, int lastIndex) = (best.First, best.Last);
+        if (table[firstIndex].Start != best.Start)
+        {
+            result.SplitAt(table, firstIndex, best.Start);
+            firstIndex++;
+            lastIndex++;
+        }
+
+        AnonymousRun.Assign(result, firstIndex, lastIndex + 1, RegionCategory.JavaHeap);
+        result.JavaHeapRange = (best.Start, table[lastIndex].End);
         return true;
     }
 

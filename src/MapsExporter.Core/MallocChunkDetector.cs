@@ -5,15 +5,19 @@ namespace MapsExporter.Core;
 /// <summary>
 /// Large allocations (128 KiB and up by default) glibc serves with an mmap of their own: direct ByteBuffers,
 /// zlib's buffers, big native arrays. Each mapping starts with a chunk header, <c>prev_size</c> (0) then
-/// <c>size | IS_MMAPPED (0x2)</c>, and neighbouring chunks merge into one VMA; walking the headers chunk by
-/// chunk must land exactly on the VMA's end for it to count. Needs the process's memory; without it these
-/// stay <see cref="RegionCategory.Unknown"/>.
+/// <c>size | IS_MMAPPED (0x2)</c>; neighbouring chunks merge into one VMA, and so does a HotSpot reservation
+/// beside them (same permissions, same flags). Walking the headers chunk by chunk from the VMA's start finds
+/// where the chunks end: that part is split off as malloc's, the rest is left for the other steps. Needs the
+/// process's memory; without it these stay <see cref="RegionCategory.Unknown"/>.
 /// </summary>
 public static class MallocChunkDetector
 {
     private const ulong IsMmapped = 0x2;
     private const ulong FlagBits = 0x7;
     private const ulong PageSize = 4096;
+
+    /// <summary>glibc's smallest mmap threshold (DEFAULT_MMAP_THRESHOLD_MIN): smaller requests come from arenas.</summary>
+    private const ulong MinimumChunk = 128 * 1024;
 
     public static void Detect(MappingTable table, Classification result, IProcessMemory? memory)
     {
@@ -23,12 +27,12 @@ public static class MallocChunkDetector
             return;
         }
 
-        ReadOnlySpan<Mapping> items = table.Items;
         Span<byte> header = stackalloc byte[16];
-        for (int i = 0; i < items.Length; i++)
+        for (int i = 0; i < table.Count; i++)
         {
-            ref readonly Mapping m = ref items[i];
-            if (result.IsAssigned(i) || m.Kind != MappingKind.Anonymous || !m.IsPrivateReadWrite || (m.Permissions & Permissions.Execute) != 0)
+            Mapping m = table[i];
+            if (result.IsAssigned(i) || m.Kind != MappingKind.Anonymous || !m.IsPrivateReadWrite || (m.Permissions & Permissions.Execute) != 0
+                || (m.HasFlag(VmFlags.Known) && !m.HasFlag(VmFlags.Accountable)))
             {
                 continue;
             }
@@ -40,7 +44,7 @@ public static class MallocChunkDetector
                 ulong prevSize = BinaryPrimitives.ReadUInt64LittleEndian(header);
                 ulong size = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
                 ulong chunk = size & ~FlagBits;
-                if (prevSize != 0 || (size & IsMmapped) == 0 || chunk < PageSize || chunk % PageSize != 0 || chunk > m.End - at)
+                if (prevSize != 0 || (size & IsMmapped) == 0 || chunk < MinimumChunk || chunk % PageSize != 0 || chunk > m.End - at)
                 {
                     break;
                 }
@@ -49,11 +53,18 @@ public static class MallocChunkDetector
                 at += chunk;
             }
 
-            if (at == m.End && chunks > 0)
+            if (chunks == 0)
             {
-                result.Assign(i, RegionCategory.MallocMmap);
-                result.MallocMmapChunks += chunks;
+                continue;
             }
+
+            if (at < m.End)
+            {
+                result.SplitAt(table, i, at);
+            }
+
+            result.Assign(i, RegionCategory.MallocMmap);
+            result.MallocMmapChunks += chunks;
         }
 
         result.Decided(RegionCategory.MallocMmap, DecisionMethod.ChunkHeader);

@@ -15,6 +15,12 @@ public sealed class MappingTable
 
     public int Count { get; private set; }
 
+    /// <summary>VMAs as the kernel listed them, before any <see cref="SplitAt"/> (what vm.max_map_count limits).</summary>
+    public int VmaCount => Count - Splits;
+
+    /// <summary>How many times a VMA was split where two different things had merged into it.</summary>
+    public int Splits { get; private set; }
+
     /// <summary>True when the source was smaps: resident, proportional and swap sizes are known.</summary>
     public bool HasSmapsFields { get; internal set; }
 
@@ -36,6 +42,7 @@ public sealed class MappingTable
     public void Clear()
     {
         Count = 0;
+        Splits = 0;
         HasSmapsFields = false;
         // The path table is kept: the same process (or the next JVM) maps mostly the same files.
         if (_paths.Count > 4096)
@@ -56,6 +63,53 @@ public sealed class MappingTable
     }
 
     internal ref Mapping Last => ref _items[Count - 1];
+
+    /// <summary>
+    /// Splits mapping <paramref name="index"/> at <paramref name="address"/>: the kernel merges neighbouring
+    /// mappings with equal flags (an mmapped malloc chunk beside a HotSpot reservation), and each part belongs
+    /// elsewhere. smaps gives Rss, Pss and Swap per VMA only: each part gets them in proportion to its bytes.
+    /// </summary>
+    public void SplitAt(int index, ulong address)
+    {
+        ref readonly Mapping m = ref this[index];
+        if (address <= m.Start || address >= m.End)
+        {
+            throw new ArgumentOutOfRangeException(nameof(address), "split address must lie inside the mapping");
+        }
+
+        if (Count == _items.Length)
+        {
+            Array.Resize(ref _items, _items.Length * 2);
+        }
+
+        Mapping whole = _items[index];
+        double share = (double)(address - whole.Start) / whole.Size;
+        Mapping low = whole with
+        {
+            End = address,
+            ResidentBytes = Part(whole.ResidentBytes, share),
+            ProportionalBytes = Part(whole.ProportionalBytes, share),
+            SwapBytes = Part(whole.SwapBytes, share),
+        };
+        Mapping high = whole with
+        {
+            Start = address,
+            Offset = whole.Kind == MappingKind.File ? whole.Offset + (address - whole.Start) : whole.Offset,
+            ResidentBytes = Rest(whole.ResidentBytes, low.ResidentBytes),
+            ProportionalBytes = Rest(whole.ProportionalBytes, low.ProportionalBytes),
+            SwapBytes = Rest(whole.SwapBytes, low.SwapBytes),
+        };
+        Array.Copy(_items, index + 1, _items, index + 2, Count - index - 1);
+        _items[index] = low;
+        _items[index + 1] = high;
+        Count++;
+        Splits++;
+    }
+
+    // Whole KiB, as smaps counts; unknown (-1) stays unknown.
+    private static long Part(long bytes, double share) => bytes < 0 ? bytes : (long)(bytes / 1024 * share) * 1024;
+
+    private static long Rest(long bytes, long part) => bytes < 0 ? bytes : bytes - part;
 
     internal int InternPath(ReadOnlySpan<byte> utf8)
     {

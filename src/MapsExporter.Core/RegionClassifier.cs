@@ -3,7 +3,7 @@ namespace MapsExporter.Core;
 /// <summary>
 /// Sorts every mapping into one <see cref="RegionCategory"/>. Each step only looks at mappings the earlier
 /// steps left; the order matters: names and files first, then arenas and stacks (exact from the process when
-/// <see cref="ExactSources"/> allow, else by layout), then HotSpot's reservations, then malloc's own mmaps.
+/// <see cref="ExactSources"/> allow, else by layout), malloc's own mmaps, then HotSpot's reservations.
 /// </summary>
 public static class RegionClassifier
 {
@@ -14,13 +14,14 @@ public static class RegionClassifier
         FileMappingClassifier.Classify(table, result);
         ArenaDetector.Detect(table, result, exact?.Memory);
         ThreadStackLocator.Locate(table, result, exact?.Threads);
+        // Before HotSpot's reservations: a chunk merged with one of them is split off first.
+        MallocChunkDetector.Detect(table, result, exact?.Memory);
         CodeCacheLocator.Locate(table, result);
         ClassSpaceLocator.Locate(table, result);
         JavaHeapLocator.Locate(table, result, exact?.PerfData);
         MetaspaceLocator.Locate(table, result);
         CodeHeapSegmentMapLocator.Locate(table, result);
         LibraryBssAttributor.Attribute(table, result);
-        MallocChunkDetector.Detect(table, result, exact?.Memory);
         result.AssignRemainingUnknown();
 
         if (exact is null)

@@ -38,7 +38,7 @@ public static class ReportBuilder
             LibcArenas = classification.LibcArenas,
             LibcArenaHeaps = classification.LibcArenaHeaps,
             MallocMmapChunks = classification.MallocMmapChunks,
-            Mappings = table.Count,
+            Mappings = table.VmaCount,
             ResidentKnown = resident,
             Source = source,
             Arenas = [.. classification.Arenas],

@@ -4,7 +4,8 @@ using MapsExporter.Tests.Support;
 namespace MapsExporter.Tests.Integration;
 
 /// <summary>
-/// Real JVMs on both JDKs, with each collector and the flags that change the layout, reported live and checked
+/// The text-only classification (no exact methods: what a maps/smaps dump allows) of real JVMs on both JDKs,
+/// with each collector and the flags that change the layout, reported live and checked
 /// against the JVM's Native Memory Tracking and glibc's malloc_stats. The same tolerances as the fixture tests:
 /// exact, except NMT's Code, which also holds the code heap's segment maps.
 /// </summary>
@@ -39,7 +40,7 @@ public sealed class LiveJvmReportTests
         Dictionary<string, string>? environment = arenaMax is { } max ? new() { ["MALLOC_ARENA_MAX"] = max.ToString(System.Globalization.CultureInfo.InvariantCulture) } : null;
         using JavaWorkload jvm = JavaWorkload.Start(jdk, flags, threads, extra, environment);
         using var inspector = new ProcessInspector(new ProcFs());
-        MemoryReport report = inspector.Inspect(jvm.Pid);
+        MemoryReport report = inspector.Inspect(jvm.Pid, exact: false);
         NmtSummary nmt = jvm.NativeMemorySummary();
         int glibcArenas = jvm.GlibcArenaCount();
 
@@ -87,8 +88,8 @@ public sealed class LiveJvmReportTests
     {
         using JavaWorkload jvm = JavaWorkload.Start(RepoPaths.Jdk17, ["-Xmx256m"], 10);
         using var inspector = new ProcessInspector(new ProcFs());
-        MemoryReport smaps = inspector.Inspect(jvm.Pid);
-        MemoryReport maps = inspector.Inspect(jvm.Pid, useSmaps: false);
+        MemoryReport smaps = inspector.Inspect(jvm.Pid, exact: false);
+        MemoryReport maps = inspector.Inspect(jvm.Pid, useSmaps: false, exact: false);
         Assert.False(maps.ResidentKnown);
         Assert.Null(maps.Total.ResidentBytes);
         foreach (RegionCategory category in new[] { RegionCategory.JavaHeap, RegionCategory.Metaspace, RegionCategory.CdsArchive, RegionCategory.CodeCache })
