@@ -19,7 +19,7 @@ internal sealed class MetricsPublisher : IDisposable
     private readonly LabelledSeries _arenaHeaps, _largestArena, _groupStacks, _mallocMmapChunks, _heapMax, _heapCommitted, _heapUsed;
     private readonly LabelledSeries _readDuration, _readMode, _residentTotal, _proportionalTotal, _swapTotal, _residentReadAt;
     private readonly Counter _fallbacks;
-    private readonly Gauge _maxMapCount, _duration, _timestamp, _success, _scanned;
+    private readonly Gauge _maxMapCount, _duration, _timestamp, _success, _scanned, _hostCpus;
     private readonly Counter _errors;
 
     public MetricsPublisher()
@@ -69,6 +69,7 @@ internal sealed class MetricsPublisher : IDisposable
         _swapTotal = PerProcess(factory, "mapsexporter_process_swap_bytes", "Swapped-out memory of the whole process, from smaps or smaps_rollup, in bytes");
         _residentReadAt = PerProcess(factory, "mapsexporter_process_resident_timestamp_seconds", "When the process's resident, proportional and swap figures were read (smaps or smaps_rollup), since the Unix epoch, in seconds");
         _maxMapCount = factory.CreateGauge("mapsexporter_max_mappings", "The kernel's limit on mappings per process (vm.max_map_count)" + FromLastScan);
+        _hostCpus = factory.CreateGauge("mapsexporter_host_cpus", "The host's online CPUs (/sys/devices/system/cpu/online): glibc's default arena limit is 8 per CPU, main arena included, unless MALLOC_ARENA_MAX is set" + FromLastScan);
         _duration = factory.CreateGauge("mapsexporter_scan_duration_seconds", "How long the last scan took, in seconds.");
         _timestamp = factory.CreateGauge("mapsexporter_last_scan_timestamp_seconds", "When the last scan finished, since the Unix epoch, in seconds.");
         _success = factory.CreateGauge("mapsexporter_last_scan_success", "1 if the last scan could read procfs, else 0 (a process that could not be read does not fail the scan).");
@@ -119,6 +120,7 @@ internal sealed class MetricsPublisher : IDisposable
                 _maxMapCount.Unpublish();
             }
 
+            _hostCpus.Set(HostCpus.Read());
             _duration.Set(snapshot.Duration.TotalSeconds);
             _timestamp.Set(snapshot.Timestamp.ToUnixTimeMilliseconds() / 1000.0);
             _success.Set(snapshot.Success ? 1 : 0);
