@@ -9,6 +9,11 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v gdb >/dev/null 2>&1 || need+=(gdb)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v strace >/dev/null 2>&1 || need+=(strace)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need+=(clang)
+dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)
 [ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/javac ] || need+=(openjdk-17-jdk-headless)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing test dependencies: ${need[*]}"
@@ -25,6 +30,9 @@ if [ ! -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]; then
   echo "error: /usr/lib/jvm/temurin-25-jdk-amd64 is missing: the JDK 25 tests need Temurin 25 there" >&2
   exit 1
 fi
+
+# The release binary (Native AOT): the tests under Deploy/ run it, and fail if it is missing.
+bash deploy/publish.sh -v:quiet
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

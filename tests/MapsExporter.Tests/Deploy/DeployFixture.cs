@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Globalization;
+using MapsExporter.Tests.Daemon;
+using MapsExporter.Tests.Support;
+
+namespace MapsExporter.Tests.Deploy;
+
+/// <summary>
+/// The release as it is deployed: the Native AOT binary scanning every second on 127.0.0.1, one real JVM (JDK 17,
+/// 4 threads allocating natively, so it has glibc arenas), and a real Prometheus scraping the binary every second.
+/// </summary>
+public sealed class DeployFixture : IAsyncLifetime
+{
+    private Process? _exporter;
+
+    public JavaWorkload Jvm { get; private set; } = null!;
+
+    public string Pid => Jvm.Pid.ToString(CultureInfo.InvariantCulture);
+
+    public Uri Address { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public PrometheusServer Prometheus { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        AotBinary.Require();
+        Jvm = await Task.Run(() => JavaWorkload.Start(RepoPaths.Jdk17, ["-XX:+UseG1GC", "-Xmx256m"], 4, ["--native-churn"]));
+        int port = Ports.Free();
+        Address = new Uri($"http://127.0.0.1:{port}");
+        Http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
+        _exporter = AotBinary.Start(port);
+        await AotBinary.WaitForAsync(Http, _exporter, s => s.Pids("mapsexporter_thread_stack_resident_bytes").Contains(Pid), "the JVM's series from the AOT binary");
+        Prometheus = PrometheusServer.Start(Address.Authority);
+        // Three scrapes at least, so rate() over the dashboard's windows has points.
+        await Poll.UntilAsync(
+            () => Prometheus.QueryAsync($"count_over_time(mapsexporter_thread_stacks{{pid=\"{Pid}\"}}[1m]) >= 3"),
+            r => r.Series.Count == 1, TimeSpan.FromSeconds(60), "three scrapes of the JVM in Prometheus");
+    }
+
+    public Task DisposeAsync()
+    {
+        Prometheus?.Dispose();
+        if (_exporter is not null)
+        {
+            AotBinary.Stop(_exporter);
+        }
+
+        Http?.Dispose();
+        Jvm?.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class DeployCollection : ICollectionFixture<DeployFixture>
+{
+    public const string Name = "deployed release";
+}
