@@ -14,9 +14,10 @@ SEED_TOOL_REPO=${SEED_TOOL_REPO:-/work/.mirror/ewirch+javaJniMemUsage/repo}
 WORK=$(mktemp -d /tmp/mapsexporter-bench.XXXXXX)
 PIDS_TO_KILL=()
 cleanup() {
-  for p in "${PIDS_TO_KILL[@]}"; do kill "$p" 2>/dev/null || true; done
+  # start_jvm runs in $(...): its PIDs come back through $WORK/pids, not the array.
+  for p in "${PIDS_TO_KILL[@]}" $(cat "$WORK/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
@@ -36,7 +37,7 @@ start_jvm() { # threads heap -> pid
   local out="$WORK/jvm.$RANDOM.out"
   "$JDK/bin/java" -Xmx"$2" -Xss512k -cp "$WORK" BenchWorkload "$1" >"$out" 2>&1 &
   local pid=$!
-  PIDS_TO_KILL+=("$pid")
+  echo "$pid" >>"$WORK/pids"
   for _ in $(seq 600); do grep -q READY "$out" 2>/dev/null && break; sleep 0.1; done
   grep -q READY "$out" || { echo "JVM $pid did not start: $(cat "$out")" >&2; exit 1; }
   echo "$pid"
@@ -61,7 +62,7 @@ if want machine; then
   echo "ram $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
   echo "kernel $(uname -r)"
   echo "dotnet $(dotnet --version)"
-  echo "commit $(git rev-parse --short HEAD)"
+  echo "commit ${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
 fi
 
 if want overhead; then
@@ -71,24 +72,28 @@ if want overhead; then
   "$WORK/mappings" 5000 >"$WORK/mappings.out" &
   native=$!; PIDS_TO_KILL+=("$native"); sleep 0.5
   for p in $small $many $native; do echo "pid $p: $(wc -l <"/proc/$p/maps") mappings, $(ls "/proc/$p/task" | wc -l) threads"; done
-  (cd "$WORK" && BENCH_TARGETS="jvm-small=$small,jvm-threads=$many,native-10k=$native" \
-    dotnet "$BENCH_DLL" bdn --filter '*OverheadBenchmarks*' --launchCount 1 --warmupCount 5 --iterationCount 20 >"$WORK/bdn.log" 2>&1) \
+  # In process: no generated boilerplate project to build; the memory diagnoser works the same.
+  BENCH_TARGETS="jvm-small=$small,jvm-threads=$many,native-10k=$native" \
+    dotnet "$BENCH_DLL" bdn --filter '*OverheadBenchmarks*' --inProcess --artifacts "$WORK/bdn" \
+      --launchCount 1 --warmupCount 5 --iterationCount 20 >"$WORK/bdn.log" 2>&1 \
     || { tail -40 "$WORK/bdn.log"; exit 1; }
-  grep -E '^// (jvm|native)' "$WORK/bdn.log" | sort -u
-  cat "$WORK"/BenchmarkDotNet.Artifacts/results/*OverheadBenchmarks-report-github.md
+  grep -E '// (jvm|native)' "$WORK/bdn.log" | sort -u || true
+  cat "$WORK"/bdn/results/*OverheadBenchmarks-report-github.md
+  echo "CPU time (user+system of this process, blocks of 20 alternating, 15 blocks):"
+  dotnet "$BENCH_DLL" cpu "$small" "$many" "$native"
   stop "$small" "$many" "$native"
 fi
 
 if want scan || want sidebyside || want footprint; then
-  say "starting 20 JVMs (20 threads, -Xmx64m)"
+  say "starting 20 JVMs (20 threads, -Xmx128m)"
   JVMS=()
-  for i in $(seq 20); do JVMS+=("$(start_jvm 20 64m)"); done
+  for i in $(seq 20); do JVMS+=("$(start_jvm 20 128m)"); done
   echo "pids ${JVMS[*]}"
 fi
 
 if want scan; then
   say "whole scan of 20 live JVMs vs cat of their smaps (interleaved, medians of 15)"
-  BENCH_ROUNDS=15 dotnet "$BENCH_DLL" wholescan "${JVMS[@]}"
+  BENCH_ROUNDS=15 dotnet "$BENCH_DLL" wholescan "${JVMS[@]}" || echo "(other BenchWorkload JVMs on this host: the scan read more than these 20)"
   for r in $(seq 15); do
     t0=$(now_ns); for p in "${JVMS[@]}"; do cat "/proc/$p/smaps" >/dev/null; done; t1=$(now_ns)
     echo $(( (t1 - t0) / 1000 ))

@@ -6,6 +6,7 @@ return args.FirstOrDefault() switch
 {
     "bdn" => RunBdn(args[1..]),
     "wholescan" => WholeScan.Run(args[1..]),
+    "cpu" => CpuOverhead.Run(args[1..]),
     "gentree" => GeneratedProcFs.Generate(args[1..]),
     "scale" => GeneratedProcFs.Scale(args[1..]),
     _ => Usage(),

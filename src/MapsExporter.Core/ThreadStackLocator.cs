@@ -17,11 +17,19 @@ public static class ThreadStackLocator
     private const ulong MaxGuardBytes = 256 * 1024;
     private const ulong Granule = 64 * 1024;
 
+    [ThreadStatic]
+    private static Dictionary<int, string>? t_claimedBy;
+
+    [ThreadStatic]
+    private static List<int>? t_unclaimed;
+
     public static void Locate(MappingTable table, Classification result, IReadOnlyList<ThreadSample>? threads = null)
     {
         ReadOnlySpan<Mapping> items = table.Items;
         int withoutStackPointer = 0;
-        var claimedBy = new Dictionary<int, string>();
+        // Reused (cleared) between calls: no allocation per stack in steady state.
+        Dictionary<int, string> claimedBy = t_claimedBy ??= [];
+        claimedBy.Clear();
         if (threads is { Count: > 0 } && threads.Any(t => t.HasStackPointer))
         {
             foreach (ThreadSample thread in threads)
@@ -53,7 +61,8 @@ public static class ThreadStackLocator
 
         // Layout for the rest: [stack] and stack-shaped VMAs no thread claimed.
         bool byFlag = table.HasSmapsFields && AnyStackFlag(items, result);
-        var unclaimed = new List<int>();
+        List<int> unclaimed = t_unclaimed ??= [];
+        unclaimed.Clear();
         for (int i = 0; i < items.Length; i++)
         {
             if (claimedBy.ContainsKey(i))
