@@ -2,47 +2,36 @@ namespace MapsExporter.Core;
 
 /// <summary>
 /// Each code heap has a segment map: one byte per 128-byte code segment (CodeCacheSegmentSize on x86_64), a
-/// reservation of its own mapped apart from the code cache (committed part read/write, rest PROT_NONE). NMT
-/// counts them as Code. Their sizes follow from the code heaps' sizes, which the code cache's layout shows
-/// (each heap starts at an <c>rwxp</c> head), so a reservation of exactly that size is the segment map. One that
-/// merged with a neighbour cannot be told apart and stays unknown.
+/// reservation of its own mapped apart from the code cache, page aligned, whose committed part follows the
+/// heap's committed part (one byte per committed segment). NMT counts them as Code. The code cache's layout
+/// shows each heap's size and committed head, so both parts of its segment map have known sizes: the
+/// PROT_NONE rest is found by its exact size, and the committed part is the read/write memory right before it,
+/// split off where a neighbour with the same flags merged into it.
 /// </summary>
 internal static class CodeHeapSegmentMapLocator
 {
     private const ulong PageSize = 4096;
-    private static readonly ulong[] SegmentSizes = [128, 64];
+    private const ulong SegmentSize = 128;
 
     public static void Locate(MappingTable table, Classification result)
     {
-        ReadOnlySpan<Mapping> items = table.Items;
-        Span<ulong> heapSizes = stackalloc ulong[8];
-        int heaps = CodeHeapSizes(items, result, heapSizes);
-        if (heaps == 0)
+        Span<(ulong Reserved, ulong Committed)> heaps = stackalloc (ulong, ulong)[8];
+        int count = CodeHeaps(table.Items, result, heaps);
+        for (int h = 0; h < count; h++)
         {
-            return;
-        }
-
-        foreach (ulong segment in SegmentSizes)
-        {
-            int found = 0;
-            for (int h = 0; h < heaps; h++)
-            {
-                ulong expected = (heapSizes[h] / segment + PageSize - 1) / PageSize * PageSize;
-                found += AssignReservationOfSize(items, result, expected) ? 1 : 0;
-            }
-
-            if (found > 0)
-            {
-                return;
-            }
+            ulong reserved = PageAlign(heaps[h].Reserved / SegmentSize);
+            ulong committed = Math.Min(reserved, PageAlign(heaps[h].Committed / SegmentSize));
+            AssignSegmentMap(table, result, reserved, committed);
         }
     }
 
-    /// <summary>The code heaps: from each rwxp head to the next head or the end of the code cache run.</summary>
-    private static int CodeHeapSizes(ReadOnlySpan<Mapping> items, Classification result, Span<ulong> sizes)
+    private static ulong PageAlign(ulong bytes) => (bytes + PageSize - 1) / PageSize * PageSize;
+
+    /// <summary>The code heaps: each from its rwxp head (committed) to the next head or the end of the code cache run.</summary>
+    private static int CodeHeaps(ReadOnlySpan<Mapping> items, Classification result, Span<(ulong Reserved, ulong Committed)> heaps)
     {
         int count = 0;
-        for (int i = 0; i < items.Length && count < sizes.Length; i++)
+        for (int i = 0; i < items.Length && count < heaps.Length; i++)
         {
             if (result[i] != RegionCategory.CodeCache || (items[i].Permissions & Permissions.Execute) == 0)
             {
@@ -55,44 +44,62 @@ internal static class CodeHeapSegmentMapLocator
                 end++;
             }
 
-            sizes[count++] = items[end - 1].End - items[i].Start;
+            heaps[count++] = (items[end - 1].End - items[i].Start, items[i].Size);
             i = end - 1;
         }
 
         return count;
     }
 
-    /// <summary>An unclaimed read/write piece followed by its PROT_NONE rest (or alone), of exactly <paramref name="size"/> bytes.</summary>
-    private static bool AssignReservationOfSize(ReadOnlySpan<Mapping> items, Classification result, ulong size)
+    private static void AssignSegmentMap(MappingTable table, Classification result, ulong reserved, ulong committed)
     {
-        for (int i = 0; i < items.Length; i++)
+        for (int i = 0; i < table.Count; i++)
         {
-            if (result.IsAssigned(i) || !AnonymousRun.IsAnonymousPrivate(items[i]) || !items[i].IsPrivateReadWrite || (items[i].Permissions & Permissions.Execute) != 0)
+            Mapping m = table[i];
+            if (result.IsAssigned(i) || !AnonymousRun.IsAnonymousPrivate(m))
             {
                 continue;
             }
 
-            // A reservation starts where the one before ended: a gap, a claimed mapping, or another's PROT_NONE rest.
-            bool boundaryBefore = i == 0 || items[i - 1].End != items[i].Start || result.IsAssigned(i - 1) || items[i - 1].IsNoAccess;
-            if (!boundaryBefore)
+            if (committed == reserved)
+            {
+                // Fully committed: one read/write mapping of its own.
+                if (m.IsPrivateReadWrite && (m.Permissions & Permissions.Execute) == 0 && m.Size == reserved && IsAlone(table, result, i))
+                {
+                    result.Assign(i, RegionCategory.CodeCache);
+                    return;
+                }
+
+                continue;
+            }
+
+            // The PROT_NONE rest, exactly sized, right behind the committed part.
+            if (!m.IsNoAccess || m.Size != reserved - committed || i == 0 || result.IsAssigned(i - 1))
             {
                 continue;
             }
 
-            int end = i + 1;
-            if (end < items.Length && items[end].Start == items[i].End && !result.IsAssigned(end) && AnonymousRun.IsAnonymousPrivate(items[end]) && items[end].IsNoAccess)
+            Mapping before = table[i - 1];
+            if (before.End != m.Start || !AnonymousRun.IsAnonymousPrivate(before) || !before.IsPrivateReadWrite
+                || (before.Permissions & Permissions.Execute) != 0 || before.Size < committed)
             {
-                end++;
+                continue;
             }
 
-            bool boundaryAfter = end == items.Length || items[end].Start != items[end - 1].End || result.IsAssigned(end);
-            if (boundaryAfter && items[end - 1].End - items[i].Start == size)
+            int rw = i - 1;
+            if (before.Size > committed)
             {
-                AnonymousRun.Assign(result, i, end, RegionCategory.CodeCache);
-                return true;
+                result.SplitAt(table, rw, m.Start - committed);
+                rw++;
             }
+
+            result.Assign(rw, RegionCategory.CodeCache);
+            result.Assign(rw + 1, RegionCategory.CodeCache);
+            return;
         }
-
-        return false;
     }
+
+    private static bool IsAlone(MappingTable table, Classification result, int i) =>
+        (i == 0 || table[i - 1].End != table[i].Start || result.IsAssigned(i - 1) || table[i - 1].IsNoAccess)
+        && (i + 1 == table.Count || table[i + 1].Start != table[i].End || result.IsAssigned(i + 1));
 }
