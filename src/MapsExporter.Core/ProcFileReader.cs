@@ -40,7 +40,18 @@ public sealed class ProcFileReader : IDisposable
             }
 
             // Sequential reads: /proc/PID files ignore the offset argument's meaning beyond "where we were".
-            int read = RandomAccess.Read(handle, _buffer.AsSpan(length), length);
+            int read;
+            try
+            {
+                read = RandomAccess.Read(handle, _buffer.AsSpan(length), length);
+            }
+            catch (NotSupportedException e)
+            {
+                // A pipe or socket where a /proc file should be (only a made-up procfs has one): an I/O error of
+                // that process, never an exception that escapes the scan (it stopped the daemon).
+                throw new IOException($"{path}: not a regular file", e);
+            }
+
             if (read == 0)
             {
                 return _buffer.AsSpan(0, length);
