@@ -10,6 +10,8 @@ namespace MapsExporter.Tests.Integration;
 /// hsperfdata, chunk headers). Both are checked against the JVM's Native Memory Tracking and glibc's
 /// malloc_stats. Tolerances, stated where they apply: none for the exact methods; for the text alone, a heap
 /// without compressed oops may hold G1's tables beside it, and a segment map merged with a neighbour is missed.
+/// Direct ByteBuffers (malloc's own mmaps, which merge with HotSpot's reservations) are tested on their own in
+/// <see cref="ExactClassificationTests"/>: only the exact methods split such merges.
 /// </summary>
 public sealed class LiveJvmReportTests
 {
@@ -38,7 +40,7 @@ public sealed class LiveJvmReportTests
     public void Reports_match_native_memory_tracking_and_glibc(string name, string jdk, string[] flags, int threads, int? arenaMax)
     {
         Dictionary<string, string>? environment = arenaMax is { } max ? new() { ["MALLOC_ARENA_MAX"] = max.ToString(CultureInfo.InvariantCulture) } : null;
-        using JavaWorkload jvm = JavaWorkload.Start(jdk, flags, threads, ["--native-churn", "--direct-buffers=8"], environment);
+        using JavaWorkload jvm = JavaWorkload.Start(jdk, flags, threads, ["--native-churn"], environment);
         using var inspector = new ProcessInspector(new ProcFs());
         MemoryReport text = inspector.Inspect(jvm.Pid, exact: false);
         MemoryReport exact = inspector.Inspect(jvm.Pid);
@@ -83,8 +85,9 @@ public sealed class LiveJvmReportTests
         // neighbour is only split off with the exact methods.
         Assert.InRange(text[RegionCategory.CodeCache].VirtualBytes, 240 * MiB, nmt.MmapReserved("Code"));
         // What the text leaves unknown is malloc's mmapped chunks (which the exact read proves) and under 5% more.
-        long textUnknown = text[RegionCategory.Unknown].ResidentBytes!.Value - exact[RegionCategory.MallocMmap].ResidentBytes!.Value;
-        Assert.InRange((double)textUnknown / text.Total.ResidentBytes!.Value, 0, 0.05);
+        long textUnknown = text[RegionCategory.Unknown].ResidentBytes!.Value;
+        long chunks = exact[RegionCategory.MallocMmap].ResidentBytes!.Value;
+        Assert.True(textUnknown <= chunks + (text.Total.ResidentBytes!.Value / 20), $"unknown {textUnknown}, chunks {chunks}, rss {text.Total.ResidentBytes}");
 
         // The exact methods: the JVM's and glibc's own accounting, exactly.
         Assert.DoesNotContain(DecisionMethod.HeapInfo, exact.Fallbacks);
@@ -110,8 +113,6 @@ public sealed class LiveJvmReportTests
             Assert.Equal(DecisionMethod.HsPerfData, exact.Methods[(int)RegionCategory.JavaHeap]);
         }
 
-        Assert.True(exact.MallocMmapChunks >= 8, $"{exact.MallocMmapChunks} chunks");
-        Assert.True(exact[RegionCategory.MallocMmap].ResidentBytes >= 8 << 20);
         Assert.InRange((double)exact[RegionCategory.Unknown].ResidentBytes!.Value / exact.Total.ResidentBytes!.Value, 0, 0.05);
     }
 
