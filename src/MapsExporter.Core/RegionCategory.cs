@@ -15,6 +15,8 @@ public enum RegionCategory
     Kernel,
     /// <summary>Large allocations glibc mmapped on their own (direct ByteBuffers, big native buffers; NMT's "Other").</summary>
     MallocMmap,
+    /// <summary>The collector's own tables beside the heap (G1's mark bitmaps, block offset, card tables).</summary>
+    Gc,
     Unknown,
 }
 
@@ -25,7 +27,7 @@ public static class RegionCategories
     private static readonly string[] Ids =
     [
         "java_heap", "code_cache", "metaspace", "cds_archive", "thread_stack", "main_arena",
-        "libc_arena", "shared_library", "mapped_file", "kernel", "malloc_mmap", "unknown",
+        "libc_arena", "shared_library", "mapped_file", "kernel", "malloc_mmap", "gc", "unknown",
     ];
 
     public static IReadOnlyList<RegionCategory> All { get; } = Enum.GetValues<RegionCategory>();

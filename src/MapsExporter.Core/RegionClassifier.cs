@@ -21,6 +21,7 @@ public static class RegionClassifier
         JavaHeapLocator.Locate(table, result, exact?.PerfData);
         MetaspaceLocator.Locate(table, result);
         CodeHeapSegmentMapLocator.Locate(table, result);
+        GcTableLocator.Locate(table, result, exact?.PerfData);
         LibraryBssAttributor.Attribute(table, result);
         result.AssignRemainingUnknown();
 

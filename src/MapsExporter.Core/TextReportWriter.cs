@@ -14,7 +14,7 @@ public static class TextReportWriter
     private static readonly string[] Titles =
     [
         "Java heap", "Code cache", "Metaspace and class space", "CDS archive", "Thread stacks", "Main arena ([heap])",
-        "libc arenas", "Shared libraries", "Mapped files", "Kernel mappings", "malloc's own mmaps", "Unknown",
+        "libc arenas", "Shared libraries", "Mapped files", "Kernel mappings", "malloc's own mmaps", "GC tables", "Unknown",
     ];
 
     public static void Write(TextWriter output, MemoryReport report, MappingTable table, Classification classification)

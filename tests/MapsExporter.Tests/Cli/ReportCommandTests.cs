@@ -8,7 +8,7 @@ namespace MapsExporter.Tests.Cli;
 public sealed class ReportCommandTests
 {
     private static readonly string[] CategoryIds =
-        ["java_heap", "code_cache", "metaspace", "cds_archive", "thread_stack", "main_arena", "libc_arena", "shared_library", "mapped_file", "kernel", "malloc_mmap", "unknown"];
+        ["java_heap", "code_cache", "metaspace", "cds_archive", "thread_stack", "main_arena", "libc_arena", "shared_library", "mapped_file", "kernel", "malloc_mmap", "gc", "unknown"];
 
     private static readonly string[] Measures = ["regions", "virtual_bytes", "resident_bytes", "proportional_bytes", "swap_bytes"];
 
