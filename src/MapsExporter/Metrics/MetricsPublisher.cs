@@ -5,8 +5,9 @@ namespace MapsExporter.Metrics;
 
 /// <summary>
 /// Maps each scan's snapshot onto gauges in a registry of its own (no runtime families, no exemplars). One lock
-/// is held while a snapshot is applied and while a scrape collects, because a registry collects family by
-/// family: without it a scrape during an update mixes two scans. Scrapes only read; they never scan.
+/// is held while a snapshot is applied and rendered, because a registry collects family by family: without it a
+/// scrape during an update would mix two scans. The text is rendered once per scan and scrapes serve those bytes:
+/// they only read, never scan, and never wait for the lock.
 /// </summary>
 internal sealed class MetricsPublisher : IDisposable
 {
@@ -14,6 +15,7 @@ internal sealed class MetricsPublisher : IDisposable
     private static readonly string[] ProcessLabels = ["pid", "app"];
     private static readonly string[] CategoryLabels = ["pid", "app", "category"];
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private byte[]? _rendered;
     private readonly LabelledSeries _resident, _virtual, _proportional, _swap, _regions;
     private readonly LabelledSeries _arenas, _stacks, _threads, _mappings, _startTime, _info;
     private readonly LabelledSeries _arenaHeaps, _largestArena, _groupStacks, _mallocMmapChunks, _heapMax, _heapCommitted, _heapUsed;
@@ -126,6 +128,11 @@ internal sealed class MetricsPublisher : IDisposable
             _success.Set(snapshot.Success ? 1 : 0);
             _scanned.Set(snapshot.Processes.Count);
             Latest = snapshot;
+
+            // Rendered once per scan: every scrape until the next one serves these bytes, without the lock.
+            using var buffer = new MemoryStream();
+            Registry.CollectAndExportAsTextAsync(buffer).GetAwaiter().GetResult();
+            Volatile.Write(ref _rendered, buffer.ToArray());
         }
         finally
         {
@@ -136,6 +143,13 @@ internal sealed class MetricsPublisher : IDisposable
     /// <summary>The text exposition format (0.0.4) of every family, all from one snapshot.</summary>
     public async Task WriteAsync(Stream output, CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _rendered) is { } rendered)
+        {
+            await output.WriteAsync(rendered, cancellationToken);
+            return;
+        }
+
+        // Before the first scan: only the self families, rendered now.
         using var buffer = new MemoryStream();
         await _gate.WaitAsync(cancellationToken);
         try
