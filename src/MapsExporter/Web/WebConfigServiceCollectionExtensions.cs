@@ -37,20 +37,22 @@ internal static class WebConfigServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Basic auth in front of every endpoint when the web config names users; one start-up line says what is on.</summary>
+    /// <summary>
+    /// Basic auth in front of every endpoint when the web config names users; one line at start says what is on.
+    /// Nothing is resolved here: settings are validated after the host is built, and a bad one must stay one line.
+    /// </summary>
     public static WebApplication UseWebConfig(this WebApplication app)
     {
-        WebConfig config = app.Services.GetRequiredService<WebConfig>();
-        BasicAuth auth = app.Services.GetRequiredService<BasicAuth>();
-        app.Logger.LogInformation("TLS is {Tls}; basic auth is {Auth}", config.Tls is null ? "disabled" : "enabled", auth.Enabled ? $"enabled for {config.BasicAuthUsers.Count} users" : "disabled");
-        if (!auth.Enabled)
+        app.Lifetime.ApplicationStarted.Register(() =>
         {
-            return app;
-        }
-
+            WebConfig config = app.Services.GetRequiredService<WebConfig>();
+            app.Logger.LogInformation("TLS is {Tls}; basic auth is {Auth}", config.Tls is null ? "disabled" : "enabled",
+                config.BasicAuthUsers.Count > 0 ? $"enabled for {config.BasicAuthUsers.Count} users" : "disabled");
+        });
         app.Use(async (context, next) =>
         {
-            if (auth.IsAuthorized(context.Request.Headers.Authorization))
+            BasicAuth auth = context.RequestServices.GetRequiredService<BasicAuth>();
+            if (!auth.Enabled || auth.IsAuthorized(context.Request.Headers.Authorization))
             {
                 await next(context);
                 return;
