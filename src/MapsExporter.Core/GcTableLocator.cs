@@ -4,8 +4,8 @@ namespace MapsExporter.Core;
 /// G1's tables beside the heap, whose sizes follow from the heap's (MaxHeapSize, from hsperfdata): the mark
 /// bitmaps, one bit per 8-byte word (heap / 64; JDK 17 keeps two, JDK 25 one), and the block offset table, card
 /// table and card counts, one byte per 512-byte card (heap / 512; card counts only before JDK 21). Each is a
-/// reservation of its own, found by its exact size; one merged with a neighbour stays unknown. The other
-/// collectors' structures are not told apart (they remain unknown).
+/// reservation of its own; neighbouring tables merge, so a run whose size is a sum of table sizes is theirs. One
+/// merged with something else stays unknown. The other collectors' structures are not told apart (unknown).
 /// </summary>
 internal static class GcTableLocator
 {
@@ -16,14 +16,26 @@ internal static class GcTableLocator
             return;
         }
 
+        ulong bitmap = (ulong)heap / 64, cardTable = (ulong)heap / 512;
         bool found = false;
-        foreach (ulong size in new[] { (ulong)heap / 64, (ulong)heap / 512 })
+        ReadOnlySpan<Mapping> items = table.Items;
+        for (int i = 0; i < items.Length; i++)
         {
-            // At most three tables of a size; stop when none is left.
-            for (int n = 0; n < 3 && AssignReservationOfSize(table, result, size); n++)
+            if (result.IsAssigned(i) || !AnonymousRun.IsReservationPiece(items[i]))
             {
+                continue;
+            }
+
+            // Tables reserved back to back merge into one run (two bitmaps with equal flags are one VMA).
+            int end = AnonymousRun.End(items, result, i, static m => AnonymousRun.IsReservationPiece(m));
+            ulong size = items[end - 1].End - items[i].Start;
+            if (items[i].IsPrivateReadWrite && IsSumOfTables(size, bitmap, cardTable))
+            {
+                AnonymousRun.Assign(result, i, end, RegionCategory.Gc);
                 found = true;
             }
+
+            i = end - 1;
         }
 
         if (found)
@@ -32,29 +44,17 @@ internal static class GcTableLocator
         }
     }
 
-    /// <summary>An unclaimed reservation (read/write, then optionally its PROT_NONE rest) of exactly <paramref name="size"/> bytes, standing alone.</summary>
-    private static bool AssignReservationOfSize(MappingTable table, Classification result, ulong size)
+    /// <summary>Up to two bitmaps and three card-sized tables, at least one table.</summary>
+    private static bool IsSumOfTables(ulong size, ulong bitmap, ulong cardTable)
     {
-        ReadOnlySpan<Mapping> items = table.Items;
-        for (int i = 0; i < items.Length; i++)
+        for (ulong bitmaps = 0; bitmaps <= 2; bitmaps++)
         {
-            if (result.IsAssigned(i) || !AnonymousRun.IsReservationPiece(items[i]) || !items[i].IsPrivateReadWrite
-                || !(i == 0 || items[i - 1].End != items[i].Start || result.IsAssigned(i - 1) || items[i - 1].IsNoAccess))
+            for (ulong tables = 0; tables <= 3; tables++)
             {
-                continue;
-            }
-
-            int end = i + 1;
-            if (end < items.Length && items[end].Start == items[i].End && !result.IsAssigned(end) && AnonymousRun.IsAnonymousPrivate(items[end]) && items[end].IsNoAccess)
-            {
-                end++;
-            }
-
-            bool alone = end == items.Length || items[end].Start != items[end - 1].End || result.IsAssigned(end);
-            if (alone && items[end - 1].End - items[i].Start == size)
-            {
-                AnonymousRun.Assign(result, i, end, RegionCategory.Gc);
-                return true;
+                if (bitmaps + tables > 0 && (bitmaps * bitmap) + (tables * cardTable) == size)
+                {
+                    return true;
+                }
             }
         }
 
