@@ -97,8 +97,8 @@ public sealed partial class FaultTests : IDisposable
     [Fact]
     public async Task A_scan_slower_than_the_interval_never_overlaps_and_sigterm_mid_scan_exits_0_after_that_scan()
     {
-        // 10,000 VMAs: the kernel takes far longer than the 100 ms interval to generate its smaps.
-        using MappingsProgram bomb = MappingsProgram.Start(5_000);
+        // 60,000 VMAs (under the default vm.max_map_count): the kernel alone takes ~0.3 s to generate their smaps, 3x the interval.
+        using MappingsProgram bomb = MappingsProgram.Start(30_000);
         var watch = Stopwatch.StartNew();
         using Exporter exporter = await Exporter.StartAsync(["--scan-interval=100ms", "--include-native=mapsbomb.*", "--log.level=debug"]);
         await Task.Delay(6000);
