@@ -27,7 +27,8 @@ public sealed class ProcessScanner : IDisposable
         _cost = new ScanCostControl(procFs, cost, _time);
     }
 
-    public ScanSnapshot Scan()
+    /// <summary>Reads every selected process once; <paramref name="cancellationToken"/> is checked between processes.</summary>
+    public ScanSnapshot Scan(CancellationToken cancellationToken = default)
     {
         long started = Stopwatch.GetTimestamp();
         string stat = _procFs.HostPath("stat");
@@ -47,6 +48,7 @@ public sealed class ProcessScanner : IDisposable
         var seen = new HashSet<(int, ulong)>();
         foreach (int pid in _procFs.EnumeratePids())
         {
+            cancellationToken.ThrowIfCancellationRequested();
             bool selected = false;
             try
             {
@@ -93,6 +95,11 @@ public sealed class ProcessScanner : IDisposable
             {
                 // ProcessInspector.ReadStartTimeTicks reports a malformed stat this way.
                 errors.Add(new ScanError(pid, ReadFailure.Parse, e.Message));
+            }
+            catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+            {
+                // A bug met on one process's data must not stop the scan of the others: counted, and logged by class.
+                errors.Add(new ScanError(pid, ReadFailure.Io, $"process {pid}: unexpected {e.GetType().Name}: {e.Message}"));
             }
         }
 

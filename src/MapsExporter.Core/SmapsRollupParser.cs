@@ -29,12 +29,12 @@ public static class SmapsRollupParser
             }
 
             ReadOnlySpan<byte> value = line[(colon + 1)..].TrimStart((byte)' ');
-            if (!Utf8Parser.TryParse(value, out long kb, out int consumed) || kb < 0 || !value[consumed..].SequenceEqual(" kB"u8))
+            if (!Utf8Parser.TryParse(value, out long kb, out int consumed) || kb < 0 || kb > SmapsParser.MaxSizeKb || !value[consumed..].SequenceEqual(" kB"u8))
             {
                 throw new ProcParseException(source, lineNumber, "expected a size like '132 kB'");
             }
 
-            long bytes = checked(kb * 1024);
+            long bytes = kb * 1024;
             if (isRss)
             {
                 rss = bytes;

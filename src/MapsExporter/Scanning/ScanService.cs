@@ -35,7 +35,7 @@ internal sealed partial class ScanService : BackgroundService
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         LogStarting(_options.ProcFs, PrometheusDuration.Format(_options.IntervalValue), DescribeSource(_options));
-        await Task.Run(ScanOnce, cancellationToken);
+        await Task.Run(() => ScanOnce(cancellationToken), cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 
@@ -46,7 +46,7 @@ internal sealed partial class ScanService : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                ScanOnce();
+                ScanOnce(stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -55,18 +55,23 @@ internal sealed partial class ScanService : BackgroundService
     }
 
     /// <summary>One scan, published. Runs on one thread at a time (start, then the timer loop).</summary>
-    internal void ScanOnce()
+    internal void ScanOnce(CancellationToken stoppingToken = default)
     {
         long number = ++_scans;
         ScanSnapshot snapshot;
         long started = Stopwatch.GetTimestamp();
         try
         {
-            snapshot = _scanner.Scan();
+            snapshot = _scanner.Scan(stoppingToken);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ProcParseException or InvalidOperationException)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            snapshot = ScanSnapshot.Failed(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), e.Message);
+            // Stopping (SIGTERM): the scan in progress is dropped, the last complete one stays published.
+            return;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            snapshot = ScanSnapshot.Failed(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), $"{e.GetType().Name}: {e.Message}");
         }
 
         _publisher.Publish(snapshot);
