@@ -1,4 +1,5 @@
 using System.Net;
+using MapsExporter.Core;
 using MapsExporter.Tests.Daemon;
 
 namespace MapsExporter.Tests.Deploy;
@@ -24,7 +25,7 @@ public sealed class AotReleaseTests(DeployFixture fixture)
         Assert.Equal("Workload", scrape.Find("mapsexporter_process_info", $"pid={fixture.Pid}").Single().Label("app"));
         Assert.Equal(256.0 * 1024 * 1024, scrape.Value("mapsexporter_java_heap_max_bytes", $"pid={fixture.Pid}"));
         Assert.True(scrape.Value("mapsexporter_libc_arenas", $"pid={fixture.Pid}") >= 1, "the JVM's native threads have arenas");
-        Assert.Equal(12, scrape.Find("mapsexporter_region_resident_bytes", $"pid={fixture.Pid}").Count());
+        Assert.Equal(RegionCategories.Count, scrape.Find("mapsexporter_region_resident_bytes", $"pid={fixture.Pid}").Count());
         Assert.Equal(1, scrape.Value("mapsexporter_last_scan_success"));
         Assert.True(scrape.Value("mapsexporter_host_cpus") >= 1);
         var (code, output) = Promtool.CheckMetrics(text);
