@@ -19,6 +19,70 @@ public static class MallocChunkDetector
     /// <summary>glibc's smallest mmap threshold (DEFAULT_MMAP_THRESHOLD_MIN): smaller requests come from arenas.</summary>
     private const ulong MinimumChunk = 128 * 1024;
 
+    /// <summary>Largest leftover VMA searched page by page for chunks behind another mapping, and the most probes per process.</summary>
+    private const ulong MaxProbedVma = 16 * 1024 * 1024;
+    private const int MaxProbesPerProcess = 4096;
+
+    /// <summary>
+    /// After everything else is classified: chunks merged behind another mapping (a reservation mapped later right
+    /// below them) start somewhere inside a leftover VMA. Each page of a small leftover VMA is tried as the first
+    /// chunk; a chain that ends exactly at the VMA's end is malloc's, and the VMA is split there.
+    /// </summary>
+    public static void DetectBehind(MappingTable table, Classification result, IProcessMemory? memory)
+    {
+        if (memory is null)
+        {
+            return;
+        }
+
+        Span<byte> header = stackalloc byte[16];
+        int probes = 0;
+        for (int i = 0; i < table.Count && probes < MaxProbesPerProcess; i++)
+        {
+            Mapping m = table[i];
+            if (result.IsAssigned(i) || m.Kind != MappingKind.Anonymous || !m.IsPrivateReadWrite || (m.Permissions & Permissions.Execute) != 0
+                || m.Size > MaxProbedVma || m.Size <= MinimumChunk)
+            {
+                continue;
+            }
+
+            for (ulong start = m.Start + PageSize; start + MinimumChunk <= m.End && probes < MaxProbesPerProcess; start += PageSize)
+            {
+                probes++;
+                int chunks = Walk(memory, header, start, m.End, out ulong end);
+                if (chunks > 0 && end == m.End)
+                {
+                    result.SplitAt(table, i, start);
+                    result.Assign(i + 1, RegionCategory.MallocMmap);
+                    result.MallocMmapChunks += chunks;
+                    i++;
+                    break;
+                }
+            }
+        }
+    }
+
+    private static int Walk(IProcessMemory memory, Span<byte> header, ulong at, ulong limit, out ulong end)
+    {
+        int chunks = 0;
+        while (at < limit && memory.TryRead(at, header))
+        {
+            ulong prevSize = BinaryPrimitives.ReadUInt64LittleEndian(header);
+            ulong size = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
+            ulong chunk = size & ~FlagBits;
+            if (prevSize != 0 || (size & IsMmapped) == 0 || chunk < MinimumChunk || chunk % PageSize != 0 || chunk > limit - at)
+            {
+                break;
+            }
+
+            chunks++;
+            at += chunk;
+        }
+
+        end = at;
+        return chunks;
+    }
+
     public static void Detect(MappingTable table, Classification result, IProcessMemory? memory)
     {
         if (memory is null)
@@ -37,22 +101,7 @@ public static class MallocChunkDetector
                 continue;
             }
 
-            int chunks = 0;
-            ulong at = m.Start;
-            while (at < m.End && memory.TryRead(at, header))
-            {
-                ulong prevSize = BinaryPrimitives.ReadUInt64LittleEndian(header);
-                ulong size = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
-                ulong chunk = size & ~FlagBits;
-                if (prevSize != 0 || (size & IsMmapped) == 0 || chunk < MinimumChunk || chunk % PageSize != 0 || chunk > m.End - at)
-                {
-                    break;
-                }
-
-                chunks++;
-                at += chunk;
-            }
-
+            int chunks = Walk(memory, header, m.Start, m.End, out ulong at);
             if (chunks == 0)
             {
                 continue;

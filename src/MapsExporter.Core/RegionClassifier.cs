@@ -23,6 +23,7 @@ public static class RegionClassifier
         CodeHeapSegmentMapLocator.Locate(table, result);
         GcTableLocator.Locate(table, result, exact?.PerfData);
         LibraryBssAttributor.Attribute(table, result);
+        MallocChunkDetector.DetectBehind(table, result, exact?.Memory);
         result.AssignRemainingUnknown();
 
         if (exact is null)
