@@ -68,9 +68,9 @@ public sealed class Classification
     public bool IsAssigned(int index) => _assigned[index];
 
     /// <summary>Splits mapping <paramref name="index"/> of <paramref name="table"/>; both parts keep its category so far.</summary>
-    internal void SplitAt(MappingTable table, int index, ulong address)
+    internal void SplitAt(MappingTable table, int index, ulong address, IProcessMemory? memory = null)
     {
-        table.SplitAt(index, address);
+        table.SplitAt(index, address, memory?.ResidentBytes(table[index].Start, address));
         if (Count == _categories.Length)
         {
             Array.Resize(ref _categories, _categories.Length * 2);

@@ -52,7 +52,7 @@ public static class MallocChunkDetector
                 int chunks = Walk(memory, header, start, m.End, out ulong end);
                 if (chunks > 0 && end == m.End)
                 {
-                    result.SplitAt(table, i, start);
+                    result.SplitAt(table, i, start, memory);
                     result.Assign(i + 1, RegionCategory.MallocMmap);
                     result.MallocMmapChunks += chunks;
                     i++;
@@ -109,7 +109,7 @@ public static class MallocChunkDetector
 
             if (at < m.End)
             {
-                result.SplitAt(table, i, at);
+                result.SplitAt(table, i, at, memory);
             }
 
             result.Assign(i, RegionCategory.MallocMmap);

@@ -67,9 +67,10 @@ public sealed class MappingTable
     /// <summary>
     /// Splits mapping <paramref name="index"/> at <paramref name="address"/>: the kernel merges neighbouring
     /// mappings with equal flags (an mmapped malloc chunk beside a HotSpot reservation), and each part belongs
-    /// elsewhere. smaps gives Rss, Pss and Swap per VMA only: each part gets them in proportion to its bytes.
+    /// elsewhere. smaps gives Rss, Pss and Swap per VMA only: the parts share them as the page table's resident
+    /// pages say (<paramref name="lowResidentBytes"/>, from pagemap), else in proportion to their bytes.
     /// </summary>
-    public void SplitAt(int index, ulong address)
+    public void SplitAt(int index, ulong address, long? lowResidentBytes = null)
     {
         ref readonly Mapping m = ref this[index];
         if (address <= m.Start || address >= m.End)
@@ -84,6 +85,12 @@ public sealed class MappingTable
 
         Mapping whole = _items[index];
         double share = (double)(address - whole.Start) / whole.Size;
+        if (lowResidentBytes is { } lowResident && whole.ResidentBytes > 0)
+        {
+            // The page table's answer: Pss and swap follow the same split as Rss.
+            share = Math.Clamp((double)lowResident / whole.ResidentBytes, 0, 1);
+        }
+
         Mapping low = whole with
         {
             End = address,
