@@ -8,8 +8,8 @@ public interface IProcessMemory
     /// <summary>Fills <paramref name="buffer"/> from <paramref name="address"/>; false if the range is not readable.</summary>
     bool TryRead(ulong address, Span<byte> buffer);
 
-    /// <summary>Resident bytes of [from, to) from the page table (<c>/proc/PID/pagemap</c>); null when it cannot be read.</summary>
-    long? ResidentBytes(ulong from, ulong to);
+    /// <summary>Resident bytes of [startAddress, endAddress) from the page table (<c>/proc/PID/pagemap</c>); null when it cannot be read.</summary>
+    long? ResidentBytes(ulong startAddress, ulong endAddress);
 }
 
 /// <summary>
@@ -86,16 +86,16 @@ public sealed class ProcessMemoryReader : IProcessMemory, IDisposable
     }
 
     /// <summary>One 8-byte entry per page; bit 63 says the page is present. Only split VMAs ask, a few MiB at most.</summary>
-    public long? ResidentBytes(ulong from, ulong to)
+    public long? ResidentBytes(ulong startAddress, ulong endAddress)
     {
         try
         {
             _pagemap ??= File.OpenHandle(_pagemapPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             Span<byte> entries = stackalloc byte[8 * 512];
             long resident = 0;
-            for (ulong page = from / PageSize; page < to / PageSize;)
+            for (ulong page = startAddress / PageSize; page < endAddress / PageSize;)
             {
-                int count = (int)Math.Min(512, (to / PageSize) - page);
+                int count = (int)Math.Min(512, (endAddress / PageSize) - page);
                 Span<byte> chunk = entries[..(count * 8)];
                 if (RandomAccess.Read(_pagemap, chunk, (long)(page * 8)) != chunk.Length)
                 {
