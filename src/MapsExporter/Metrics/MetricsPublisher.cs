@@ -15,7 +15,7 @@ internal sealed class MetricsPublisher : IDisposable
     private static readonly string[] ProcessLabels = ["pid", "app"];
     private static readonly string[] CategoryLabels = ["pid", "app", "category"];
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private byte[]? _rendered;
+    private RenderedScrape? _rendered;
     private readonly LabelledSeries _resident, _virtual, _proportional, _swap, _regions;
     private readonly LabelledSeries _arenas, _stacks, _threads, _mappings, _startTime, _info;
     private readonly LabelledSeries _arenaHeaps, _largestArena, _groupStacks, _mallocMmapChunks, _heapMax, _heapCommitted, _heapUsed;
@@ -85,6 +85,9 @@ internal sealed class MetricsPublisher : IDisposable
 
     public CollectorRegistry Registry { get; } = Prometheus.Metrics.NewCustomRegistry();
 
+    /// <summary>Whether a scan's exposition (and its gzip copy) is ready; once true it stays true.</summary>
+    public bool HasRenderedScrape => Volatile.Read(ref _rendered) is not null;
+
     /// <summary>The snapshot the gauges show now.</summary>
     public ScanSnapshot? Latest { get; private set; }
 
@@ -132,7 +135,14 @@ internal sealed class MetricsPublisher : IDisposable
             // Rendered once per scan: every scrape until the next one serves these bytes, without the lock.
             using var buffer = new MemoryStream();
             Registry.CollectAndExportAsTextAsync(buffer).GetAwaiter().GetResult();
-            Volatile.Write(ref _rendered, buffer.ToArray());
+            byte[] rendered = buffer.ToArray();
+            using var compressed = new MemoryStream();
+            using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                gzip.Write(rendered);
+            }
+
+            Volatile.Write(ref _rendered, new RenderedScrape(rendered, compressed.ToArray()));
         }
         finally
         {
@@ -141,12 +151,16 @@ internal sealed class MetricsPublisher : IDisposable
     }
 
     /// <summary>The text exposition format (0.0.4) of every family, all from one snapshot.</summary>
-    public async Task WriteAsync(Stream output, CancellationToken cancellationToken)
+    public async Task WriteAsync(Stream output, CancellationToken cancellationToken) => await WriteAsync(output, gzip: false, cancellationToken);
+
+    /// <summary>As <see cref="WriteAsync(Stream, CancellationToken)"/>; with <paramref name="gzip"/> the bytes are the gzip copy made with the scan.</summary>
+    /// <returns>Whether the bytes written are gzip-compressed.</returns>
+    public async Task<bool> WriteAsync(Stream output, bool gzip, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _rendered) is { } rendered)
         {
-            await output.WriteAsync(rendered, cancellationToken);
-            return;
+            await output.WriteAsync(gzip ? rendered.Gzip : rendered.Text, cancellationToken);
+            return gzip;
         }
 
         // Before the first scan: only the self families, rendered now.
@@ -163,6 +177,7 @@ internal sealed class MetricsPublisher : IDisposable
 
         buffer.Position = 0;
         await buffer.CopyToAsync(output, cancellationToken);
+        return false;
     }
 
     private void SetProcess(ProcessSample sample)
@@ -253,3 +268,6 @@ internal sealed class MetricsPublisher : IDisposable
 
     public void Dispose() => _gate.Dispose();
 }
+
+/// <summary>One scan's exposition text, and a gzip copy for scrapers that accept it (Prometheus does).</summary>
+internal sealed record RenderedScrape(byte[] Text, byte[] Gzip);

@@ -135,6 +135,35 @@ public sealed class LiveDaemonTests(LiveDaemonFixture fixture)
     }
 
     [Fact]
+    public async Task A_scraper_that_accepts_gzip_gets_the_same_exposition_compressed()
+    {
+        // Both requests must see the same scan: retry until the two bodies come from one.
+        for (int attempt = 0; ; attempt++)
+        {
+            using var plainRequest = new HttpRequestMessage(HttpMethod.Get, new Uri("/metrics", UriKind.Relative));
+            using HttpResponseMessage plain = await Daemon.Http.SendAsync(plainRequest);
+            byte[] plainBytes = await plain.Content.ReadAsByteArrayAsync();
+            using var gzipRequest = new HttpRequestMessage(HttpMethod.Get, new Uri("/metrics", UriKind.Relative));
+            gzipRequest.Headers.AcceptEncoding.ParseAdd("gzip");
+            using HttpResponseMessage compressed = await Daemon.Http.SendAsync(gzipRequest);
+            Assert.Equal("gzip", Assert.Single(compressed.Content.Headers.ContentEncoding));
+            byte[] gzipBytes = await compressed.Content.ReadAsByteArrayAsync();
+            using var inflated = new MemoryStream();
+            using (var gzip = new System.IO.Compression.GZipStream(new MemoryStream(gzipBytes), System.IO.Compression.CompressionMode.Decompress))
+            {
+                await gzip.CopyToAsync(inflated);
+            }
+
+            Assert.True(gzipBytes.Length * 4 < plainBytes.Length, $"{gzipBytes.Length} gzip bytes for {plainBytes.Length}");
+            if (inflated.ToArray().AsSpan().SequenceEqual(plainBytes) || attempt == 20)
+            {
+                Assert.Equal(System.Text.Encoding.UTF8.GetString(plainBytes), System.Text.Encoding.UTF8.GetString(inflated.ToArray()));
+                return;
+            }
+        }
+    }
+
+    [Fact]
     public async Task Landing_page_links_metrics_and_healthz_says_ok()
     {
         using HttpResponseMessage page = await Daemon.Http.GetAsync(new Uri("/", UriKind.Relative));
