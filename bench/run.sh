@@ -163,6 +163,8 @@ if want scrapes; then
   curl -fsS http://127.0.0.1:19137/metrics >"$WORK/metrics.txt"
   echo "exposition: $(wc -c <"$WORK/metrics.txt") bytes, $(grep -vc '^#' "$WORK/metrics.txt") series, $(grep -c '^# TYPE' "$WORK/metrics.txt") families, $(grep -c '^mapsexporter_process_info' "$WORK/metrics.txt") processes"
   wrk -t2 -c50 -d30s --latency http://127.0.0.1:19137/metrics | tee "$WORK/wrk.txt"
+  say "scrapes as Prometheus sends them (Accept-Encoding: gzip)"
+  wrk -t2 -c50 -d30s --latency -H 'Accept-Encoding: gzip' http://127.0.0.1:19137/metrics | tee "$WORK/wrk-gzip.txt"
   stop "$C"
 fi
 
