@@ -20,9 +20,6 @@ public sealed class Classification
     /// <summary>Thread stacks found, the main thread's <c>[stack]</c> included.</summary>
     public int ThreadStacks { get; internal set; }
 
-    /// <summary>[start, end) of the Java heap reservation when one was found.</summary>
-    public (ulong Start, ulong End)? JavaHeapRange { get; internal set; }
-
     /// <summary>glibc arenas found from their heap_info headers (empty when found by layout).</summary>
     public List<ArenaInfo> Arenas { get; } = [];
 
@@ -58,7 +55,6 @@ public sealed class Classification
         Array.Fill(_categories, RegionCategory.Unknown, 0, count);
         Array.Clear(_assigned, 0, count);
         LibcArenas = LibcArenaHeaps = ThreadStacks = MallocMmapChunks = 0;
-        JavaHeapRange = null;
         Arenas.Clear();
         ThreadGroups.Clear();
         Fallbacks.Clear();

@@ -64,7 +64,6 @@ internal static class JavaHeapLocator
         }
 
         AnonymousRun.Assign(result, bestStart, bestEnd, RegionCategory.JavaHeap);
-        result.JavaHeapRange = (items[bestStart].Start, items[bestEnd - 1].End);
     }
 
     /// <summary>
@@ -141,7 +140,6 @@ internal static class JavaHeapLocator
         }
 
         AnonymousRun.Assign(result, firstIndex, lastIndex + 1, RegionCategory.JavaHeap);
-        result.JavaHeapRange = (best.Start, table[lastIndex].End);
         return true;
     }
 
@@ -150,7 +148,7 @@ internal static class JavaHeapLocator
 
     private static bool LocateZgc(ReadOnlySpan<Mapping> items, Classification result)
     {
-        ulong low = ulong.MaxValue, high = 0;
+        bool found = false;
         for (int i = 0; i < items.Length; i++)
         {
             if (result[i] != RegionCategory.JavaHeap || items[i].Kind != MappingKind.File || (items[i].Permissions & Permissions.Shared) == 0)
@@ -162,26 +160,17 @@ internal static class JavaHeapLocator
             for (int g = i - 1; g >= 0 && IsReservedNeighbour(items[g], items[g + 1].Start, result, g); g--)
             {
                 result.Assign(g, RegionCategory.JavaHeap);
-                low = Math.Min(low, items[g].Start);
             }
 
             for (int g = i + 1; g < items.Length && IsReservedNeighbour(items[g], items[g - 1].End, result, g, after: true); g++)
             {
                 result.Assign(g, RegionCategory.JavaHeap);
-                high = Math.Max(high, items[g].End);
             }
 
-            low = Math.Min(low, items[i].Start);
-            high = Math.Max(high, items[i].End);
+            found = true;
         }
 
-        if (high == 0)
-        {
-            return false;
-        }
-
-        result.JavaHeapRange = (low, high);
-        return true;
+        return found;
     }
 
     private static bool IsReservedNeighbour(in Mapping m, ulong boundary, Classification result, int i, bool after = false) =>

@@ -15,9 +15,8 @@ public readonly record struct ThreadSample(int Tid, string Group, ulong StackPoi
 /// </summary>
 public static class ThreadSampler
 {
-    public static List<ThreadSample> Sample(ProcFs procFs, int pid, ProcFileReader reader, out bool permissionDenied)
+    public static List<ThreadSample> Sample(ProcFs procFs, int pid, ProcFileReader reader)
     {
-        permissionDenied = false;
         var threads = new List<ThreadSample>();
         IEnumerable<string> tasks;
         try
@@ -46,7 +45,7 @@ public static class ThreadSampler
                 }
                 catch (UnauthorizedAccessException)
                 {
-                    permissionDenied = true;
+                    // No ptrace-attach permission: no stack pointer; the classifier falls back and counts it.
                 }
 
                 threads.Add(new ThreadSample(tid, group, sp));
