@@ -31,11 +31,12 @@ public sealed class ProcessInspector : IDisposable
 
     /// <summary>
     /// Reads /proc/PID/smaps (or maps when <paramref name="useSmaps"/> is false or smaps cannot be read, then
-    /// <paramref name="warn"/> is told why) and reports it.
+    /// <paramref name="warn"/> is told why) and reports it. A start time the caller read already (a scan keys
+    /// processes on it) is passed in and not read again; the process is checked not to have been replaced.
     /// </summary>
-    public MemoryReport Inspect(int pid, bool useSmaps = true, Action<string>? warn = null, bool exact = true)
+    public MemoryReport Inspect(int pid, bool useSmaps = true, Action<string>? warn = null, bool exact = true, ulong? expectedStartTicks = null)
     {
-        ulong startTicks = ReadStartTimeTicks(pid);
+        ulong startTicks = expectedStartTicks ?? ReadStartTimeTicks(pid);
         string source = ParseMappings(pid, useSmaps, warn);
         if (Table.Count == 0)
         {
@@ -48,7 +49,7 @@ public sealed class ProcessInspector : IDisposable
         {
             perfData = isJvm ? HsPerfDataLocator.Read(_procFs, pid, Table, _reader) : null;
             using ProcessMemoryReader? memory = ProcessMemoryReader.TryOpen(_procFs, pid, out string? _);
-            List<ThreadSample> threadSamples = ThreadSampler.Sample(_procFs, pid, _reader, out bool _);
+            List<ThreadSample> threadSamples = ThreadSampler.Sample(_procFs, pid, _reader);
             RegionClassifier.Classify(Table, Classification, new ExactSources { Memory = memory, Threads = threadSamples, PerfData = perfData, IsJvm = isJvm });
         }
         else

@@ -64,7 +64,8 @@ public sealed class ProcessScanner : IDisposable
                 selected = true;
                 CostControlledRead read = _cost.Read(_inspector, pid, start, _useSmaps, fallbacks.Add);
                 MemoryReport report = read.Report;
-                if (_inspector.ReadStartTimeTicks(pid) != start)
+                // Inspect already checked the start time after its reads; smaps_rollup is read after Inspect.
+                if (read.Mode == ScanMode.Rollup && _inspector.ReadStartTimeTicks(pid) != start)
                 {
                     throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} was replaced while it was read");
                 }

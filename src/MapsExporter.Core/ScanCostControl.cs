@@ -50,18 +50,18 @@ public sealed class ScanCostControl : IDisposable
         var key = (pid, startTicks);
         if (!useSmaps)
         {
-            return Done(inspector.Inspect(pid, useSmaps: false, warn), ScanMode.Maps, null, null);
+            return Done(inspector.Inspect(pid, useSmaps: false, warn, expectedStartTicks: startTicks), ScanMode.Maps, null, null);
         }
 
         if (_options.SmapsInterval > TimeSpan.Zero && _last.TryGetValue(key, out LastRead? last) && now - last.At < _options.SmapsInterval)
         {
-            MemoryReport fresh = inspector.Inspect(pid, useSmaps: false, warn);
+            MemoryReport fresh = inspector.Inspect(pid, useSmaps: false, warn, expectedStartTicks: startTicks);
             return Done(WithResidentOf(fresh, last.Report), ScanMode.MapsCached, last.Totals, last.At);
         }
 
         if (_options.RollupAboveBytes > 0 && ResidentBytes(pid) > _options.RollupAboveBytes)
         {
-            MemoryReport layout = inspector.Inspect(pid, useSmaps: false, warn);
+            MemoryReport layout = inspector.Inspect(pid, useSmaps: false, warn, expectedStartTicks: startTicks);
             ResidentTotals? rollup = TryReadRollup(pid, warn);
             if (rollup is { } totals)
             {
@@ -72,7 +72,7 @@ public sealed class ScanCostControl : IDisposable
             return Done(layout, ScanMode.Maps, null, null);
         }
 
-        MemoryReport report = inspector.Inspect(pid, useSmaps: true, warn);
+        MemoryReport report = inspector.Inspect(pid, useSmaps: true, warn, expectedStartTicks: startTicks);
         if (!report.ResidentKnown)
         {
             // smaps could not be read (the inspector warned): maps only.

@@ -114,8 +114,9 @@ public sealed class CostControlTests : IDisposable
             using var inspector = new ProcessInspector(procFs);
             using var full = new ScanCostControl(procFs, null, _time);
             using var rollup = new ScanCostControl(procFs, new ScanCostOptions { RollupAboveBytes = 1 }, _time);
-            CostControlledRead a = full.Read(inspector, sleeper.Id, 0, useSmaps: true, warn: null);
-            CostControlledRead b = rollup.Read(inspector, sleeper.Id, 0, useSmaps: true, warn: null);
+            ulong start = inspector.ReadStartTimeTicks(sleeper.Id);
+            CostControlledRead a = full.Read(inspector, sleeper.Id, start, useSmaps: true, warn: null);
+            CostControlledRead b = rollup.Read(inspector, sleeper.Id, start, useSmaps: true, warn: null);
             Assert.Equal(ScanMode.Smaps, a.Mode);
             Assert.Equal(ScanMode.Rollup, b.Mode);
             Assert.Equal(a.Totals!.Value.ResidentBytes, b.Totals!.Value.ResidentBytes);
