@@ -14,6 +14,13 @@ public sealed class ProcessInspector : IDisposable
         _procFs = procFs;
     }
 
+    /// <summary>Checked before every read() of a /proc file: set it to stop a long read (a huge smaps) part-way.</summary>
+    public CancellationToken Cancellation
+    {
+        get => _reader.Cancellation;
+        set => _reader.Cancellation = value;
+    }
+
     /// <summary>The mappings of the last process read; valid until the next call.</summary>
     public MappingTable Table { get; } = new();
 

@@ -27,8 +27,24 @@ public sealed class ProcessScanner : IDisposable
         _cost = new ScanCostControl(procFs, cost, _time);
     }
 
-    /// <summary>Reads every selected process once; <paramref name="cancellationToken"/> is checked between processes.</summary>
+    /// <summary>
+    /// Reads every selected process once; <paramref name="cancellationToken"/> is checked between processes and
+    /// between the chunks of every file read, so a cancelled scan throws <see cref="OperationCanceledException"/> promptly.
+    /// </summary>
     public ScanSnapshot Scan(CancellationToken cancellationToken = default)
+    {
+        _inspector.Cancellation = cancellationToken;
+        try
+        {
+            return ScanAll(cancellationToken);
+        }
+        finally
+        {
+            _inspector.Cancellation = CancellationToken.None;
+        }
+    }
+
+    private ScanSnapshot ScanAll(CancellationToken cancellationToken)
     {
         long started = Stopwatch.GetTimestamp();
         string stat = _procFs.HostPath("stat");

@@ -67,6 +67,7 @@ internal sealed partial class ScanService : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping (SIGTERM): the scan in progress is dropped, the last complete one stays published.
+            LogAbandoned(number, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -143,6 +144,9 @@ internal sealed partial class ScanService : BackgroundService
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "{Count} processes were read through maps in scan {Scan} (no resident sizes published for them), e.g. {Example}; {Suppressed} more since the last warning (this warning repeats at most every {PeriodMinutes} minutes)")]
     private partial void LogFallbacks(int count, long scan, string example, long suppressed, double periodMinutes);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Debug, Message = "Scan {Scan} stopped after {DurationMs:F1} ms: the daemon is stopping")]
+    private partial void LogAbandoned(long scan, double durationMs);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Scan {Scan} failed: {Reason}; {Suppressed} more failed scans since the last error")]
     private partial void LogScanFailed(long scan, string reason, long suppressed);
