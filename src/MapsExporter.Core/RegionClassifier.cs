@@ -16,12 +16,18 @@ public static class RegionClassifier
         ThreadStackLocator.Locate(table, result, exact?.Threads);
         // Before HotSpot's reservations: a chunk merged with one of them is split off first.
         MallocChunkDetector.Detect(table, result, exact?.Memory);
-        CodeCacheLocator.Locate(table, result);
-        ClassSpaceLocator.Locate(table, result);
-        JavaHeapLocator.Locate(table, result, exact?.PerfData);
-        MetaspaceLocator.Locate(table, result);
-        CodeHeapSegmentMapLocator.Locate(table, result);
-        GcTableLocator.Locate(table, result, exact?.PerfData);
+        // HotSpot's reservations only in a HotSpot process: another runtime's big anonymous reservation (a .NET
+        // GC heap, a Go arena) has the Java heap's shape and would be reported as one.
+        if (exact?.IsJvm ?? JvmDetector.MapsLibJvm(table))
+        {
+            CodeCacheLocator.Locate(table, result);
+            ClassSpaceLocator.Locate(table, result);
+            JavaHeapLocator.Locate(table, result, exact?.PerfData);
+            MetaspaceLocator.Locate(table, result);
+            CodeHeapSegmentMapLocator.Locate(table, result);
+            GcTableLocator.Locate(table, result, exact?.PerfData);
+        }
+
         LibraryBssAttributor.Attribute(table, result);
         MallocChunkDetector.DetectBehind(table, result, exact?.Memory);
         result.AssignRemainingUnknown();
