@@ -16,6 +16,7 @@ public sealed class ProcessScanner : IDisposable
     private readonly ProcessInspector _inspector;
     private readonly ScanCostControl _cost;
     private readonly Dictionary<(int Pid, ulong Start), Known> _jvms = [];
+    private readonly Dictionary<(int Pid, ulong Start), NotJvm> _notJvms = [];
 
     public ProcessScanner(ProcFs procFs, ProcessSelector selector, bool useSmaps = true, TimeProvider? time = null, ScanCostOptions? cost = null)
     {
@@ -121,6 +122,7 @@ public sealed class ProcessScanner : IDisposable
         }
 
         _jvms.Keys.Where(k => !seen.Contains(k)).ToList().ForEach(k => _jvms.Remove(k));
+        _notJvms.Keys.Where(k => !seen.Contains(k)).ToList().ForEach(k => _notJvms.Remove(k));
         _cost.Retain(seen);
         return new ScanSnapshot(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), true, null, samples, errors, fallbacks, MaxMapCountReader.TryRead(_procFs));
     }
@@ -133,17 +135,44 @@ public sealed class ProcessScanner : IDisposable
             return known.Selected ? known : null;
         }
 
-        // Not remembered when it is not a JVM: a shell that execs java keeps its PID and start time.
-        if (_inspector.IsJvm(pid))
+        if (IsJvm(pid, key, out string comm))
         {
-            string app = AppNameResolver.FromJavaCommandLine(ReadSmall(pid, "cmdline")) ?? Comm(pid);
+            string app = AppNameResolver.FromJavaCommandLine(ReadSmall(pid, "cmdline")) ?? comm;
             known = new Known(_selector.SelectJvm(app));
             _jvms[key] = known;
             return known.Selected ? known : null;
         }
 
-        return _selector.SelectsNative && _selector.SelectNative(Comm(pid)) ? new Known(true) : null;
+        return _selector.SelectsNative && _selector.SelectNative(comm) ? new Known(true) : null;
     }
+
+    /// <summary>
+    /// Whether libjvm.so is mapped. A process found not to be a JVM is not read again while its comm stays the same
+    /// (an exec, such as a shell's <c>exec java</c>, keeps PID and start time but changes the comm), for at most
+    /// <see cref="NotJvmRecheckInterval"/> (a native program may load libjvm.so later through JNI_CreateJavaVM).
+    /// Reading maps takes the process's mmap lock and costs about a microsecond a mapping; comm costs neither.
+    /// </summary>
+    private bool IsJvm(int pid, (int, ulong) key, out string comm)
+    {
+        comm = Comm(pid);
+        DateTimeOffset now = _time.GetUtcNow();
+        if (_notJvms.TryGetValue(key, out NotJvm? notJvm) && notJvm.Comm == comm && now - notJvm.CheckedAt < NotJvmRecheckInterval)
+        {
+            return false;
+        }
+
+        if (_inspector.IsJvm(pid))
+        {
+            _notJvms.Remove(key);
+            return true;
+        }
+
+        _notJvms[key] = new NotJvm(comm, now);
+        return false;
+    }
+
+    /// <summary>Longest time a process found not to be a JVM goes without its maps being read again.</summary>
+    public static TimeSpan NotJvmRecheckInterval { get; } = TimeSpan.FromMinutes(1);
 
     private string Comm(int pid) => AppNameResolver.Sanitize(ReadSmall(pid, "comm").AsSpan().TrimEnd((byte)'\n'));
 
@@ -173,6 +202,8 @@ public sealed class ProcessScanner : IDisposable
         _inspector.Dispose();
         _cost.Dispose();
     }
+
+    private sealed record NotJvm(string Comm, DateTimeOffset CheckedAt);
 
     private sealed class Known(bool selected)
     {

@@ -71,6 +71,32 @@ public sealed class ScannerTests : IDisposable
     }
 
     [Fact]
+    public void A_process_found_not_to_be_a_jvm_is_read_again_after_an_exec_or_a_minute()
+    {
+        const string NativeMaps = "00400000-00452000 r-xp 00000000 08:02 173521 /usr/bin/launcher\n";
+        string jvmMaps = File.ReadAllText(RepoPaths.Fixture("jdk17-g1-xmx512m-t20", "maps"));
+        AddProcess(102, startTicks: 500, comm: "launcher", maps: NativeMaps, cmdline: "launcher\0");
+        AddProcess(103, startTicks: 500, comm: "embedder", maps: NativeMaps, cmdline: "embedder\0");
+        var time = new SettableTime(DateTimeOffset.UnixEpoch.AddDays(20_000));
+        using var scanner = new ProcessScanner(new ProcFs(_root), ProcessSelector.All, useSmaps: false, time);
+        Assert.Empty(scanner.Scan().Processes);
+
+        // Same comm, same start: not read again (a maps file that would not parse causes no error).
+        Write("102/maps", "not maps at all\n");
+        Write("103/maps", jvmMaps);
+        ScanSnapshot cached = scanner.Scan();
+        Assert.Empty(cached.Processes);
+        Assert.Empty(cached.Errors);
+
+        // An exec changes the comm: read at once. An embedder loading libjvm.so keeps it: read within the minute.
+        Write("102/maps", jvmMaps);
+        Write("102/comm", "java\n");
+        Assert.Equal([102], scanner.Scan().Processes.Select(p => p.Pid));
+        time.Now += ProcessScanner.NotJvmRecheckInterval;
+        Assert.Equal([102, 103], scanner.Scan().Processes.Select(p => p.Pid).Order());
+    }
+
+    [Fact]
     public void A_missing_procfs_fails_the_scan()
     {
         using var scanner = new ProcessScanner(new ProcFs(Path.Combine(_root, "nope")), ProcessSelector.All);
@@ -105,5 +131,12 @@ public sealed class ScannerTests : IDisposable
         string path = Path.Combine(_root, relative);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, text, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+    }
+
+    private sealed class SettableTime(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
     }
 }
