@@ -23,6 +23,13 @@ internal sealed class MetricsPublisher : IDisposable
     private readonly Counter _fallbacks;
     private readonly Gauge _maxMapCount, _duration, _timestamp, _success, _scanned, _hostCpus;
     private readonly Counter _errors;
+    private readonly Gauge _selfResident, _selfGcHeap, _selfGcCommitted;
+    private readonly Counter _selfCpu, _selfAllocated;
+
+    // Kept across scans: the exposition is a few hundred KB, and a new stream per scan grows through the large
+    // object heap, which only a full collection frees.
+    private readonly MemoryStream _textBuffer = new();
+    private readonly MemoryStream _gzipBuffer = new();
 
     public MetricsPublisher()
     {
@@ -81,7 +88,17 @@ internal sealed class MetricsPublisher : IDisposable
         {
             _errors.WithLabels(ProcessReadException.LabelOf(reason));
         }
+
+        // The exporter's own cost, so a footprint budget can be watched like any other series (no process_ prefix:
+        // every other family here describes the processes scanned, not this one).
+        _selfResident = factory.CreateGauge("mapsexporter_self_resident_bytes", "Resident memory (working set) of the exporter itself, in bytes" + AtLastScan);
+        _selfCpu = factory.CreateCounter("mapsexporter_self_cpu_seconds_total", "CPU time (user and system) the exporter itself has used since it started, in seconds" + AtLastScan);
+        _selfGcHeap = factory.CreateGauge("mapsexporter_self_gc_heap_bytes", "Size of the exporter's managed heap after its last garbage collection, fragmentation included, in bytes" + AtLastScan);
+        _selfGcCommitted = factory.CreateGauge("mapsexporter_self_gc_committed_bytes", "Memory the exporter's garbage collector had committed at its last collection, in bytes" + AtLastScan);
+        _selfAllocated = factory.CreateCounter("mapsexporter_self_allocated_bytes_total", "Bytes the exporter has allocated on its managed heap since it started" + AtLastScan);
     }
+
+    private const string AtLastScan = "; as of the end of the last scan.";
 
     public CollectorRegistry Registry { get; } = Prometheus.Metrics.NewCustomRegistry();
 
@@ -130,19 +147,20 @@ internal sealed class MetricsPublisher : IDisposable
             _timestamp.Set(snapshot.Timestamp.ToUnixTimeMilliseconds() / 1000.0);
             _success.Set(snapshot.Success ? 1 : 0);
             _scanned.Set(snapshot.Processes.Count);
+            SetSelf();
             Latest = snapshot;
 
             // Rendered once per scan: every scrape until the next one serves these bytes, without the lock.
-            using var buffer = new MemoryStream();
-            Registry.CollectAndExportAsTextAsync(buffer).GetAwaiter().GetResult();
-            byte[] rendered = buffer.ToArray();
-            using var compressed = new MemoryStream();
-            using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            _textBuffer.SetLength(0);
+            Registry.CollectAndExportAsTextAsync(_textBuffer).GetAwaiter().GetResult();
+            byte[] rendered = _textBuffer.ToArray();
+            _gzipBuffer.SetLength(0);
+            using (var gzip = new System.IO.Compression.GZipStream(_gzipBuffer, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
             {
                 gzip.Write(rendered);
             }
 
-            Volatile.Write(ref _rendered, new RenderedScrape(rendered, compressed.ToArray()));
+            Volatile.Write(ref _rendered, new RenderedScrape(rendered, _gzipBuffer.ToArray()));
         }
         finally
         {
@@ -178,6 +196,16 @@ internal sealed class MetricsPublisher : IDisposable
         buffer.Position = 0;
         await buffer.CopyToAsync(output, cancellationToken);
         return false;
+    }
+
+    private void SetSelf()
+    {
+        GCMemoryInfo gc = GC.GetGCMemoryInfo();
+        _selfResident.Set(Environment.WorkingSet);
+        _selfCpu.IncTo(Environment.CpuUsage.TotalTime.TotalSeconds);
+        _selfGcHeap.Set(gc.HeapSizeBytes);
+        _selfGcCommitted.Set(gc.TotalCommittedBytes);
+        _selfAllocated.IncTo(GC.GetTotalAllocatedBytes());
     }
 
     private void SetProcess(ProcessSample sample)
@@ -266,7 +294,12 @@ internal sealed class MetricsPublisher : IDisposable
     private static LabelledSeries PerProcess(MetricFactory factory, string name, string help) =>
         new(factory.CreateGauge(name, help + FromLastScan, ProcessLabels));
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _gate.Dispose();
+        _textBuffer.Dispose();
+        _gzipBuffer.Dispose();
+    }
 }
 
 /// <summary>One scan's exposition text, and a gzip copy for scrapers that accept it (Prometheus does).</summary>

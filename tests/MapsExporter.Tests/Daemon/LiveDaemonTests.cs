@@ -125,6 +125,20 @@ public sealed class LiveDaemonTests(LiveDaemonFixture fixture)
     }
 
     [Fact]
+    public async Task The_exporter_reports_its_own_memory_cpu_and_allocations_at_each_scan()
+    {
+        MetricsScrape first = await Daemon.ScrapeAsync();
+        double scanned = first.Value("mapsexporter_last_scan_timestamp_seconds");
+        MetricsScrape next = await Daemon.WaitForAsync(s => s.Value("mapsexporter_last_scan_timestamp_seconds") > scanned, "the next scan");
+
+        // The daemon runs in this test process: its figures are this process's.
+        Assert.InRange(next.Value("mapsexporter_self_resident_bytes"), 4 << 20, Environment.WorkingSet * 2.0);
+        Assert.InRange(next.Value("mapsexporter_self_cpu_seconds_total"), first.Value("mapsexporter_self_cpu_seconds_total"), Environment.CpuUsage.TotalTime.TotalSeconds);
+        Assert.True(next.Value("mapsexporter_self_allocated_bytes_total") > first.Value("mapsexporter_self_allocated_bytes_total"), "a scan allocates");
+        Assert.InRange(next.Value("mapsexporter_self_gc_heap_bytes"), 1, next.Value("mapsexporter_self_gc_committed_bytes"));
+    }
+
+    [Fact]
     public async Task Promtool_accepts_a_live_scrape()
     {
         string text = await Daemon.Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));

@@ -28,6 +28,12 @@ public sealed class AotReleaseTests(DeployFixture fixture)
         Assert.Equal(RegionCategories.Count, scrape.Find("mapsexporter_region_resident_bytes", $"pid={fixture.Pid}").Count());
         Assert.Equal(1, scrape.Value("mapsexporter_last_scan_success"));
         Assert.True(scrape.Value("mapsexporter_host_cpus") >= 1);
+        // Its own footprint, from the AOT runtime: the working set it reported lies within what the kernel saw.
+        long peakRss = StatusBytes(fixture.ExporterPid, "VmHWM:");
+        Assert.InRange(scrape.Value("mapsexporter_self_resident_bytes"), 4 << 20, peakRss);
+        Assert.True(scrape.Value("mapsexporter_self_cpu_seconds_total") > 0);
+        Assert.True(scrape.Value("mapsexporter_self_allocated_bytes_total") > 0);
+        Assert.InRange(scrape.Value("mapsexporter_self_gc_heap_bytes"), 1, scrape.Value("mapsexporter_self_gc_committed_bytes"));
         var (code, output) = Promtool.CheckMetrics(text);
         Assert.True(code == 0, output);
     }
@@ -41,4 +47,8 @@ public sealed class AotReleaseTests(DeployFixture fixture)
         Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
         Assert.Contains($"data-pid=\"{fixture.Pid}\"", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
+
+    private static long StatusBytes(int pid, string key) => 1024 * long.Parse(
+        File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(key, StringComparison.Ordinal))[key.Length..].Trim().Split(' ')[0],
+        System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -19,6 +19,9 @@ public sealed class DeployFixture : IAsyncLifetime
 
     public Uri Address { get; private set; } = null!;
 
+    /// <summary>The AOT exporter's PID.</summary>
+    public int ExporterPid => _exporter!.Id;
+
     public HttpClient Http { get; private set; } = null!;
 
     public PrometheusServer Prometheus { get; private set; } = null!;
