@@ -7,22 +7,36 @@ namespace MapsExporter.Core;
 /// </summary>
 public static class HsPerfDataLocator
 {
-    public static HsPerfData? Read(ProcFs procFs, int pid, MappingTable table, ProcFileReader reader)
+    public static HsPerfData? Read(ProcFs procFs, int pid, MappingTable table, ProcFileReader reader) => Read(procFs, pid, table, reader, out _);
+
+    /// <summary>
+    /// The JVM's hsperfdata, or null with the reason when it maps none (<c>-XX:-UsePerfData</c>: reason null) or
+    /// the file cannot be read (reason says why; for a permission, which capability is missing).
+    /// </summary>
+    public static HsPerfData? Read(ProcFs procFs, int pid, MappingTable table, ProcFileReader reader, out string? reason)
     {
-        string? path = MappedPath(table);
-        if (path is null)
+        reason = null;
+        string? mapped = MappedPath(table);
+        if (mapped is null)
         {
             return null;
         }
 
+        string path = procFs.PidPath(pid, "root") + mapped;
         try
         {
-            return HsPerfData.Parse(reader.ReadAll(procFs.PidPath(pid, "root") + path));
+            return HsPerfData.Parse(reader.ReadAll(path));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException)
         {
-            return null;
+            reason = PtraceGuardedFile.Denied(path);
         }
+        catch (IOException e)
+        {
+            reason = $"cannot read {path}: {e.Message}";
+        }
+
+        return null;
     }
 
     /// <summary>The path of the mapped <c>.../hsperfdata_USER/NNN</c> file, as the process sees it.</summary>

@@ -138,3 +138,77 @@ internal sealed class MappingsProgram : IDisposable
         _process.Dispose();
     }
 }
+
+/// <summary>
+/// A root JVM whose main class is a name no other test uses (so <c>--include-app</c> selects it alone, whatever else
+/// runs on the machine): four threads that allocate, then sleep; prints READY; lives until disposed.
+/// </summary>
+internal sealed class ProbeJvm : IDisposable
+{
+    private static readonly Dictionary<string, string> Compiled = [];
+    private readonly Process _process;
+
+    private ProbeJvm(Process process) => _process = process;
+
+    public int Pid => _process.Id;
+
+    public static ProbeJvm Start(string mainClass, IEnumerable<string> jvmFlags)
+    {
+        string dir;
+        lock (Compiled)
+        {
+            if (!Compiled.TryGetValue(mainClass, out dir!))
+            {
+                dir = Directory.CreateTempSubdirectory("mapsexporter-probe-").FullName;
+                File.WriteAllText(Path.Combine(dir, $"{mainClass}.java"), $$"""
+                    public class {{mainClass}} {
+                        public static void main(String[] args) throws Exception {
+                            for (int i = 0; i < 4; i++) {
+                                Thread t = new Thread(() -> {
+                                    java.util.List<byte[]> keep = new java.util.ArrayList<>();
+                                    for (int j = 0; j < 100; j++) keep.add(new byte[1024]);
+                                    try { Thread.sleep(Long.MAX_VALUE); } catch (InterruptedException e) { }
+                                }, "probe-" + i);
+                                t.setDaemon(true);
+                                t.start();
+                            }
+                            System.out.println("READY");
+                            System.out.flush();
+                            Thread.sleep(Long.MAX_VALUE);
+                        }
+                    }
+                    """);
+                var (code, stdout, stderr) = ToolRunner.Run(Path.Combine(RepoPaths.Jdk17, "bin", "javac"), ["-d", dir, Path.Combine(dir, $"{mainClass}.java")]);
+                Assert.True(code == 0, $"javac: {stdout}{stderr}");
+                Compiled[mainClass] = dir;
+            }
+        }
+
+        var info = new ProcessStartInfo(Path.Combine(RepoPaths.Jdk17, "bin", "java")) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string arg in (IEnumerable<string>)[.. jvmFlags, "-cp", dir, mainClass])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var probe = new ProbeJvm(Process.Start(info)!);
+        Task<string?> line = probe._process.StandardOutput.ReadLineAsync();
+        if (!line.Wait(TimeSpan.FromSeconds(60)) || line.Result != "READY")
+        {
+            probe.Dispose();
+            Assert.Fail($"{mainClass} did not print READY");
+        }
+
+        return probe;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+}
