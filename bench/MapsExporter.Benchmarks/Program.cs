@@ -7,6 +7,7 @@ return args.FirstOrDefault() switch
     "bdn" => RunBdn(args[1..]),
     "wholescan" => WholeScan.Run(args[1..]),
     "cpu" => CpuOverhead.Run(args[1..]),
+    "parsefile" => ParseFile.Run(args[1..]),
     "gentree" => GeneratedProcFs.Generate(args[1..]),
     "scale" => GeneratedProcFs.Scale(args[1..]),
     _ => Usage(),
@@ -20,6 +21,6 @@ static int RunBdn(string[] rest)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bdn [BenchmarkDotNet args] | wholescan PID... | gentree DIR FIXTURE PROCESSES MAPPINGS | scale DIR COUNT...");
+    Console.Error.WriteLine("usage: bdn [BenchmarkDotNet args] | wholescan PID... | cpu PID... | parsefile SMAPS... | gentree DIR FIXTURE PROCESSES MAPPINGS | scale DIR COUNT...");
     return 2;
 }

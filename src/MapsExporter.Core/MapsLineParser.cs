@@ -143,25 +143,35 @@ public static class MapsLineParser
         return true;
     }
 
+    /// <summary>1 to 16 lowercase hex digits up to <paramref name="terminator"/>, validated and summed in one pass.</summary>
     private static bool TakeHex(ref ReadOnlySpan<byte> rest, byte terminator, out ulong value)
     {
         value = 0;
-        int end = rest.IndexOf(terminator);
-        if (end <= 0 || end > 16)
+        int end = 0;
+        for (; end < rest.Length && rest[end] != terminator; end++)
         {
-            return false;
-        }
+            uint digit = (uint)(rest[end] - '0');
+            if (digit > 9)
+            {
+                digit = (uint)(rest[end] - 'a');
+                if (digit > 5 || end == 16)
+                {
+                    return false;
+                }
 
-        foreach (byte b in rest[..end])
-        {
-            if (!IsHexDigit(b))
+                digit += 10;
+            }
+            else if (end == 16)
             {
                 return false;
             }
+
+            value = (value << 4) | digit;
         }
 
-        if (!Utf8Parser.TryParse(rest[..end], out value, out int consumed, 'x') || consumed != end)
+        if (end == 0 || end == rest.Length)
         {
+            value = 0;
             return false;
         }
 

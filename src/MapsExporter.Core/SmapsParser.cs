@@ -1,4 +1,7 @@
 using System.Buffers.Text;
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace MapsExporter.Core;
 
@@ -15,104 +18,138 @@ public static class SmapsParser
     {
         table.Clear();
         table.HasSmapsFields = true;
-        DumpFormatDetector.ThrowIfNotText(content, source);
 
         int lineNumber = 0;
         int recordLine = 0;
+        int records = 0;
         ulong previousEnd = 0;
         bool sawRss = false, sawVmFlags = false, firstHadVmFlags = false;
         long sizeKb = -1;
 
-        foreach (ReadOnlySpan<byte> line in new LineEnumerator(content))
+        // The record being read: its header, and its fields gathered in locals; added to the table whole when the
+        // next header (or the end) closes it, so the 80-byte Mapping is not copied once per field.
+        Mapping pending = default;
+        long resident = 0, proportional = 0, swap = 0;
+        VmFlags flags = VmFlags.None;
+
+        var lines = new LineIndex(content, source);
+        while (lines.MoveNext(out int start, out int end, out int colon))
         {
             lineNumber++;
+
+            // Most lines are fields the parser ignores (Pss_Dirty, Shared_Clean, Referenced, ...): a key starts with an
+            // uppercase letter (a header with a lowercase hex digit) and is followed by ':'; only keys of 3, 4 or 7
+            // bytes (Rss, Pss, Size, Swap, VmFlags) are looked at further.
+            if (records > 0 && colon > start && (uint)(content[start] - 'A') <= 'Z' - 'A' && (colon - start) is not (3 or 4 or 7))
+            {
+                continue;
+            }
+
+            ReadOnlySpan<byte> line = content[start..end];
+            colon = colon < 0 ? -1 : colon - start;
             if (line.IsEmpty)
             {
                 continue;
             }
 
-            if (MapsLineParser.LooksLikeHeader(line))
+            // Field keys start with an uppercase letter, headers with a lowercase hex digit: only lines that might be
+            // headers pay for the header test.
+            if (line[0] is < (byte)'A' or > (byte)'Z' && MapsLineParser.LooksLikeHeader(line))
             {
-                if (table.Count > 0)
+                if (records > 0)
                 {
-                    CheckRecord(table, source, recordLine, sawRss, sawVmFlags, firstHadVmFlags, sizeKb);
+                    CheckRecord(content, source, recordLine, pending, sawRss, sawVmFlags, firstHadVmFlags, sizeKb);
+                    table.Add(pending with { ResidentBytes = resident, ProportionalBytes = proportional, SwapBytes = swap, Flags = flags });
                 }
 
                 string? problem = MapsLineParser.TryParse(line, table, out Mapping mapping);
                 if (problem is not null)
                 {
-                    throw new ProcParseException(source, lineNumber, problem);
+                    throw Error(content, source, lineNumber, problem);
                 }
 
                 if (mapping.Start < previousEnd)
                 {
-                    throw new ProcParseException(source, lineNumber, "mappings out of address order or overlapping");
+                    throw Error(content, source, lineNumber, "mappings out of address order or overlapping");
                 }
 
-                if (table.Count == 1)
+                if (records == 1)
                 {
                     firstHadVmFlags = sawVmFlags;
                 }
 
                 previousEnd = mapping.End;
-                table.Add(mapping with { ResidentBytes = 0, ProportionalBytes = 0, SwapBytes = 0 });
+                pending = mapping;
+                records++;
+                resident = proportional = swap = 0;
+                flags = VmFlags.None;
                 recordLine = lineNumber;
                 sawRss = sawVmFlags = false;
                 sizeKb = -1;
                 continue;
             }
 
-            if (table.Count == 0)
+            if (records == 0)
             {
-                throw new ProcParseException(source, lineNumber, "expected a mapping line like '7f00-7f10 rw-p 0 00:00 0'");
+                throw Error(content, source, lineNumber, "expected a mapping line like '7f00-7f10 rw-p 0 00:00 0'");
             }
 
-            int colon = line.IndexOf((byte)':');
             if (colon <= 0)
             {
-                throw new ProcParseException(source, lineNumber, "expected a 'Field: value' line");
+                throw Error(content, source, lineNumber, "expected a 'Field: value' line");
             }
 
+            // Keys by length, then bytes: most lines (Pss_Dirty, Shared_Clean, Referenced, ...) are skipped on their length.
             ReadOnlySpan<byte> key = line[..colon];
-            ReadOnlySpan<byte> value = line[(colon + 1)..].TrimStart((byte)' ');
-            ref Mapping last = ref table.Last;
-            if (key.SequenceEqual("VmFlags"u8))
+            Field field = key.Length switch
             {
-                last = last with { Flags = ParseVmFlags(value) };
-                sawVmFlags = true;
+                3 when key.SequenceEqual("Rss"u8) => Field.Rss,
+                3 when key.SequenceEqual("Pss"u8) => Field.Pss,
+                4 when key.SequenceEqual("Size"u8) => Field.Size,
+                4 when key.SequenceEqual("Swap"u8) => Field.Swap,
+                7 when key.SequenceEqual("VmFlags"u8) => Field.VmFlags,
+                _ => Field.Other,
+            };
+            if (field == Field.Other)
+            {
                 continue;
             }
 
-            bool wanted = key.SequenceEqual("Rss"u8) || key.SequenceEqual("Pss"u8) || key.SequenceEqual("Swap"u8) || key.SequenceEqual("Size"u8);
-            if (!wanted)
+            // The kernel pads keys to 16 columns and values to 8: skip the spaces vectorised, not byte by byte.
+            ReadOnlySpan<byte> value = line[(colon + 1)..];
+            int digits = value.IndexOfAnyExcept((byte)' ');
+            value = digits < 0 ? [] : value[digits..];
+            if (field == Field.VmFlags)
             {
+                flags = ParseVmFlags(value);
+                sawVmFlags = true;
                 continue;
             }
 
             if (!Utf8Parser.TryParse(value, out long kb, out int consumed) || kb < 0 || !value[consumed..].SequenceEqual(" kB"u8))
             {
-                throw new ProcParseException(source, lineNumber, "expected a size like '132 kB'");
+                throw Error(content, source, lineNumber, "expected a size like '132 kB'");
             }
 
             // No mapping holds more than the 57-bit (5-level paging) address space; a bigger value is corrupt input,
             // and would overflow kb * 1024 (found by fuzzing: OverflowException escaped the report).
             if (kb > MaxSizeKb)
             {
-                throw new ProcParseException(source, lineNumber, $"size {kb} kB is larger than the address space");
+                throw Error(content, source, lineNumber, $"size {kb} kB is larger than the address space");
             }
 
             long bytes = kb * 1024;
-            switch (key[0])
+            switch (field)
             {
-                case (byte)'R':
-                    last = last with { ResidentBytes = bytes };
+                case Field.Rss:
+                    resident = bytes;
                     sawRss = true;
                     break;
-                case (byte)'P':
-                    last = last with { ProportionalBytes = bytes };
+                case Field.Pss:
+                    proportional = bytes;
                     break;
-                case (byte)'S' when key[1] == (byte)'w':
-                    last = last with { SwapBytes = bytes };
+                case Field.Swap:
+                    swap = bytes;
                     break;
                 default:
                     sizeKb = kb;
@@ -120,32 +157,167 @@ public static class SmapsParser
             }
         }
 
-        if (table.Count == 0)
+        if (records == 0)
         {
             throw new ProcParseException(source, 0, "no mappings (empty file)");
         }
 
-        if (table.Count == 1)
+        if (records == 1)
         {
             firstHadVmFlags = sawVmFlags;
         }
 
-        CheckRecord(table, source, recordLine, sawRss, sawVmFlags, firstHadVmFlags, sizeKb);
+        CheckRecord(content, source, recordLine, pending, sawRss, sawVmFlags, firstHadVmFlags, sizeKb);
+        table.Add(pending with { ResidentBytes = resident, ProportionalBytes = proportional, SwapBytes = swap, Flags = flags });
     }
 
-    private static void CheckRecord(MappingTable table, string source, int recordLine, bool sawRss, bool sawVmFlags, bool firstHadVmFlags, long sizeKb)
+    private enum Field : byte
+    {
+        Other,
+        Size,
+        Rss,
+        Pss,
+        Swap,
+        VmFlags,
+    }
+
+    /// <summary>
+    /// Splits the text into lines and finds each line's first ':' from bit masks of 64-byte blocks: the loads do not
+    /// wait on the previous line's end, as a search line by line does. A NUL byte anywhere throws (binary input).
+    /// </summary>
+    private ref struct LineIndex
+    {
+        private const int BlockSize = 64;
+        private readonly ReadOnlySpan<byte> _content;
+        private readonly string _source;
+        private int _block;
+        private ulong _newlines;
+        private ulong _colons;
+        private int _lineStart;
+        private int _firstColon;
+
+        public LineIndex(ReadOnlySpan<byte> content, string source)
+        {
+            _content = content;
+            _source = source;
+            _firstColon = -1;
+            LoadBlock();
+        }
+
+        /// <summary>The next line, <paramref name="start"/> to <paramref name="end"/> (its newline or the end of the text), and its first ':' or -1.</summary>
+        public bool MoveNext(out int start, out int end, out int colon)
+        {
+            while (_newlines == 0)
+            {
+                // The line goes on past this block.
+                if (_firstColon < 0)
+                {
+                    ulong colons = _colons & From(_lineStart - _block);
+                    if (colons != 0)
+                    {
+                        _firstColon = _block + BitOperations.TrailingZeroCount(colons);
+                    }
+                }
+
+                _block += BlockSize;
+                if (_block >= _content.Length)
+                {
+                    // A last line without a newline.
+                    start = _lineStart;
+                    end = _content.Length;
+                    colon = _firstColon;
+                    _lineStart = _content.Length;
+                    _firstColon = -1;
+                    return start < end;
+                }
+
+                LoadBlock();
+            }
+
+            int offset = BitOperations.TrailingZeroCount(_newlines);
+            _newlines &= _newlines - 1;
+            start = _lineStart;
+            end = _block + offset;
+            colon = _firstColon;
+            if (colon < 0)
+            {
+                ulong colons = _colons & From(start - _block) & ((1UL << offset) - 1);
+                colon = colons == 0 ? -1 : _block + BitOperations.TrailingZeroCount(colons);
+            }
+
+            _lineStart = end + 1;
+            _firstColon = -1;
+            return true;
+        }
+
+        // The bits at and above `offset` (an offset before the block: all of them).
+        private static ulong From(int offset) => offset <= 0 ? ulong.MaxValue : offset >= BlockSize ? 0 : ulong.MaxValue << offset;
+
+        private void LoadBlock()
+        {
+            ReadOnlySpan<byte> rest = _content[Math.Min(_block, _content.Length)..];
+            ulong nuls;
+            if (rest.Length >= BlockSize)
+            {
+                Vector256<byte> low = Vector256.Create(rest);
+                Vector256<byte> high = Vector256.Create(rest[Vector256<byte>.Count..]);
+                _newlines = Mask(low, high, (byte)'\n');
+                _colons = Mask(low, high, (byte)':');
+                nuls = Mask(low, high, 0);
+            }
+            else
+            {
+                _newlines = _colons = nuls = 0;
+                for (int i = 0; i < rest.Length; i++)
+                {
+                    ulong bit = 1UL << i;
+                    _newlines |= rest[i] == (byte)'\n' ? bit : 0;
+                    _colons |= rest[i] == (byte)':' ? bit : 0;
+                    nuls |= rest[i] == 0 ? bit : 0;
+                }
+            }
+
+            if (nuls != 0)
+            {
+                throw Binary(_content, _source);
+            }
+        }
+
+        private static ulong Mask(Vector256<byte> low, Vector256<byte> high, byte value) =>
+            Vector256.Equals(low, Vector256.Create(value)).ExtractMostSignificantBits()
+            | ((ulong)Vector256.Equals(high, Vector256.Create(value)).ExtractMostSignificantBits() << 32);
+    }
+
+    private static void CheckRecord(ReadOnlySpan<byte> content, string source, int recordLine, in Mapping record, bool sawRss, bool sawVmFlags, bool firstHadVmFlags, long sizeKb)
     {
         // VmFlags is the last field the kernel prints: missing on the last record means the dump was cut.
         if (!sawRss || (firstHadVmFlags && !sawVmFlags))
         {
-            throw new ProcParseException(source, recordLine, "mapping has no Rss or VmFlags field: the smaps text is truncated or not smaps");
+            throw Error(content, source, recordLine, "mapping has no Rss or VmFlags field: the smaps text is truncated or not smaps");
         }
 
-        ref Mapping last = ref table.Last;
-        if (sizeKb >= 0 && (ulong)sizeKb * 1024 != last.Size)
+        if (sizeKb >= 0 && (ulong)sizeKb * 1024 != record.Size)
         {
-            throw new ProcParseException(source, recordLine, $"Size: {sizeKb} kB does not match the address range ({last.Size / 1024} kB)");
+            throw Error(content, source, recordLine, $"Size: {sizeKb} kB does not match the address range ({record.Size / 1024} kB)");
         }
+    }
+
+    /// <summary>
+    /// A parse error at a line, unless the input holds a NUL byte anywhere: binary input is refused as such whatever
+    /// else is wrong with it, as if it had been tested before parsing (the parse finds NULs while it splits lines,
+    /// which saves a pass over the whole text).
+    /// </summary>
+    private static ProcParseException Error(ReadOnlySpan<byte> content, string source, int lineNumber, string message)
+    {
+        DumpFormatDetector.ThrowIfNotText(content, source);
+        return new ProcParseException(source, lineNumber, message);
+    }
+
+    /// <summary>The error for a NUL byte found in <paramref name="content"/>.</summary>
+    private static ProcParseException Binary(ReadOnlySpan<byte> content, string source)
+    {
+        DumpFormatDetector.ThrowIfNotText(content, source);
+        throw new UnreachableException("a NUL byte was found in the content");
     }
 
     public static VmFlags ParseVmFlags(ReadOnlySpan<byte> value)
