@@ -69,8 +69,10 @@ fds() { ls "/proc/$daemon/fd" | wc -l; }
 threads() { ls "/proc/$daemon/task" | wc -l; }
 series() { curl -sf "http://127.0.0.1:$port/metrics" | grep -c '^mapsexporter_' || true; }
 vanished() { curl -sf "http://127.0.0.1:$port/metrics" | awk -F' ' '/^mapsexporter_scan_errors_total\{reason="vanished"\}/ {print $2}'; }
+# The managed heap after the daemon's last collection, as it publishes it (MB).
+gc_heap() { curl -sf "http://127.0.0.1:$port/metrics" | awk '/^mapsexporter_self_gc_heap_bytes / {printf "%.1f", $2 / 1048576}'; }
 
-printf '%-8s %-8s %-6s %-8s %-8s %-10s\n' elapsed rss_mb fds threads series vanished
+printf '%-8s %-8s %-8s %-6s %-8s %-8s %-10s\n' elapsed rss_mb gc_mb fds threads series vanished
 start=$(date +%s)
 first_rss=$(rss); max_rss=$first_rss; max_fds=0; max_threads=0; min_rss=$first_rss
 rows=()
@@ -81,7 +83,7 @@ while :; do
   [ "$r" -gt "$max_rss" ] && max_rss=$r; [ "$r" -lt "$min_rss" ] && min_rss=$r
   [ "$f" -gt "$max_fds" ] && max_fds=$f; [ "$t" -gt "$max_threads" ] && max_threads=$t
   [ "$elapsed" -eq 0 ] && { first_fds=$f; first_threads=$t; }
-  printf '%-8s %-8s %-6s %-8s %-8s %-10s\n' "${elapsed}s" "$r" "$f" "$t" "$(series)" "$(vanished)"
+  printf '%-8s %-8s %-8s %-6s %-8s %-8s %-10s\n' "${elapsed}s" "$r" "$(gc_heap)" "$f" "$t" "$(series)" "$(vanished)"
   [ "$elapsed" -ge "$seconds" ] && break
   sleep "$sample"
 done
