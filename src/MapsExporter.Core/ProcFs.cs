@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Enumeration;
 
 namespace MapsExporter.Core;
 
@@ -47,12 +48,28 @@ public sealed class ProcFs
     /// <summary>Number of threads: entries of /proc/PID/task.</summary>
     public int CountThreads(int pid)
     {
-        int count = 0;
-        foreach (string _ in Directory.EnumerateDirectories(PidPath(pid, "task")))
-        {
-            count++;
-        }
+        var tids = new List<int>();
+        ListTasks(PidPath(pid, "task"), tids);
+        return tids.Count;
+    }
 
-        return count;
+    /// <summary>The numeric entries (TIDs) of a task directory, parsed from the directory entries without a string each.</summary>
+    public static void ListTasks(string taskDirectory, List<int> tids)
+    {
+        tids.Clear();
+        var entries = new FileSystemEnumerable<int>(
+            taskDirectory,
+            static (ref FileSystemEntry entry) => int.TryParse(entry.FileName, NumberStyles.None, CultureInfo.InvariantCulture, out int tid) ? tid : -1,
+            new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = false })
+        {
+            ShouldIncludePredicate = static (ref FileSystemEntry entry) => entry.IsDirectory,
+        };
+        foreach (int tid in entries)
+        {
+            if (tid >= 0)
+            {
+                tids.Add(tid);
+            }
+        }
     }
 }

@@ -9,7 +9,13 @@ public static class ProcStatParser
     public const double ClockTicksPerSecond = 100;
 
     /// <summary>Field 22 (starttime, in clock ticks after boot). The comm in field 2 may hold spaces and ')', so parse after the last ')'.</summary>
-    public static ulong ParseStartTimeTicks(ReadOnlySpan<byte> stat, string source)
+    public static ulong ParseStartTimeTicks(ReadOnlySpan<byte> stat, string source) => Field(stat, source, 22, "starttime");
+
+    /// <summary>Field 22 (starttime) and field 20 (num_threads: the process's threads, as many as <c>task/</c> lists).</summary>
+    public static (ulong StartTicks, int Threads) ParseStartTimeAndThreads(ReadOnlySpan<byte> stat, string source) =>
+        (Field(stat, source, 22, "starttime"), (int)Math.Min(Field(stat, source, 20, "num_threads"), int.MaxValue));
+
+    private static ulong Field(ReadOnlySpan<byte> stat, string source, int wanted, string name)
     {
         int close = stat.LastIndexOf((byte)')');
         if (close < 0)
@@ -18,20 +24,20 @@ public static class ProcStatParser
         }
 
         ReadOnlySpan<byte> rest = stat[(close + 1)..];
-        // After ')' come fields 3..; starttime is field 22, the 20th of them.
-        for (int field = 3; field <= 22; field++)
+        // After ')' come fields 3, 4, ...
+        for (int field = 3; field <= wanted; field++)
         {
             rest = rest.TrimStart((byte)' ');
             int space = rest.IndexOf((byte)' ');
             ReadOnlySpan<byte> value = space < 0 ? rest.TrimEnd((byte)'\n') : rest[..space];
-            if (field == 22)
+            if (field == wanted)
             {
-                if (!Utf8Parser.TryParse(value, out ulong ticks, out int consumed) || consumed != value.Length)
+                if (!Utf8Parser.TryParse(value, out ulong number, out int consumed) || consumed != value.Length)
                 {
-                    throw new ProcParseException(source, 1, "starttime (field 22) is not a number");
+                    throw new ProcParseException(source, 1, $"{name} (field {wanted}) is not a number");
                 }
 
-                return ticks;
+                return number;
             }
 
             if (space < 0)
@@ -42,7 +48,7 @@ public static class ProcStatParser
             rest = rest[space..];
         }
 
-        throw new ProcParseException(source, 1, "fewer than 22 fields");
+        throw new ProcParseException(source, 1, $"fewer than {wanted} fields");
     }
 
     /// <summary>The <c>btime</c> line of /proc/stat: boot time in seconds since the epoch.</summary>

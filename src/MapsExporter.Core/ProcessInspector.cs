@@ -8,6 +8,7 @@ public sealed class ProcessInspector : IDisposable
 {
     private readonly ProcFs _procFs;
     private readonly ProcFileReader _reader = new();
+    private readonly List<ThreadSample> _threadSamples = [];
 
     public ProcessInspector(ProcFs procFs)
     {
@@ -26,6 +27,12 @@ public sealed class ProcessInspector : IDisposable
 
     /// <summary>The classification of <see cref="Table"/>.</summary>
     public Classification Classification { get; } = new();
+
+    /// <summary>
+    /// Thread names and stack pointers kept between exact inspections of the same process (PID and start time), so
+    /// a scan does not re-read every thread's <c>comm</c> and <c>syscall</c>; a fresh inspector reads them all.
+    /// </summary>
+    public ThreadStateCache Threads { get; } = new();
 
     /// <summary>Cheap test for a JVM: reads maps (no page-table walk, unlike smaps) and looks for libjvm.so.</summary>
     public bool IsJvm(int pid)
@@ -52,12 +59,14 @@ public sealed class ProcessInspector : IDisposable
 
         bool isJvm = JvmDetector.MapsLibJvm(Table);
         HsPerfData? perfData = null;
+        int threads = 0;
         if (exact)
         {
             perfData = isJvm ? HsPerfDataLocator.Read(_procFs, pid, Table, _reader) : null;
             using ProcessMemoryReader? memory = ProcessMemoryReader.TryOpen(_procFs, pid, out string? _);
-            List<ThreadSample> threadSamples = ThreadSampler.Sample(_procFs, pid, _reader);
-            RegionClassifier.Classify(Table, Classification, new ExactSources { Memory = memory, Threads = threadSamples, PerfData = perfData, IsJvm = isJvm });
+            // The task listing is the thread count too.
+            threads = Guard(pid, "task", () => Threads.Sample(_procFs, pid, startTicks, Table, _reader, _threadSamples));
+            RegionClassifier.Classify(Table, Classification, new ExactSources { Memory = memory, Threads = _threadSamples, PerfData = perfData, IsJvm = isJvm });
         }
         else
         {
@@ -65,12 +74,18 @@ public sealed class ProcessInspector : IDisposable
         }
 
         string app = ResolveApp(pid, isJvm, perfData);
-        int threads = Guard(pid, "task", () => _procFs.CountThreads(pid));
 
-        // The PID may have been reused while we read: the start time tells.
-        if (ReadStartTimeTicks(pid) != startTicks)
+        // The PID may have been reused while we read: the start time tells. Without exact methods the thread count is
+        // stat's num_threads, from the same read.
+        (ulong endTicks, int statThreads) = ProcStatParser.ParseStartTimeAndThreads(Read(pid, "stat"), _procFs.PidPath(pid, "stat"));
+        if (endTicks != startTicks)
         {
             throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited while it was read");
+        }
+
+        if (!exact)
+        {
+            threads = statThreads;
         }
 
         return ReportBuilder.Build(Table, Classification, new ProcessIdentity(pid, app, isJvm, startTicks), source, threads, perfData);
