@@ -35,7 +35,7 @@ internal static class GeneratedProcFs
             Directory.CreateDirectory(Path.Combine(p, "task", pid.ToString(CultureInfo.InvariantCulture)));
             File.WriteAllBytes(Path.Combine(p, "smaps"), smapsBytes);
             File.WriteAllBytes(Path.Combine(p, "maps"), mapsBytes);
-            File.WriteAllText(Path.Combine(p, "stat"), $"{pid} (java) S {string.Join(' ', Enumerable.Repeat("0", 18))} {500 + i} 0 0\n");
+            File.WriteAllText(Path.Combine(p, "stat"), $"{pid} (java) S {string.Join(' ', Enumerable.Repeat("0", 18))} {500 + i} 1073741824 0\n");
             File.WriteAllText(Path.Combine(p, "statm"), "1000000 100000 5000 1 0 90000 0\n");
             File.WriteAllText(Path.Combine(p, "comm"), "java\n");
             File.WriteAllText(Path.Combine(p, "cmdline"), $"/usr/bin/java\0-Xmx512m\0-cp\0/app\0com.example.Generated{i}\0");

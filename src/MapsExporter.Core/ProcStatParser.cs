@@ -11,9 +11,12 @@ public static class ProcStatParser
     /// <summary>Field 22 (starttime, in clock ticks after boot). The comm in field 2 may hold spaces and ')', so parse after the last ')'.</summary>
     public static ulong ParseStartTimeTicks(ReadOnlySpan<byte> stat, string source) => Field(stat, source, 22, "starttime");
 
-    /// <summary>Field 22 (starttime) and field 20 (num_threads: the process's threads, as many as <c>task/</c> lists).</summary>
-    public static (ulong StartTicks, int Threads) ParseStartTimeAndThreads(ReadOnlySpan<byte> stat, string source) =>
-        (Field(stat, source, 22, "starttime"), (int)Math.Min(Field(stat, source, 20, "num_threads"), int.MaxValue));
+    /// <summary>
+    /// Field 22 (starttime), field 20 (num_threads: the process's threads, as many as <c>task/</c> lists) and field 23
+    /// (vsize: 0 once the process has let go of its memory on the way out, while its stat is still there).
+    /// </summary>
+    public static (ulong StartTicks, int Threads, ulong VirtualBytes) ParseStartTimeThreadsAndSize(ReadOnlySpan<byte> stat, string source) =>
+        (Field(stat, source, 22, "starttime"), (int)Math.Min(Field(stat, source, 20, "num_threads"), int.MaxValue), Field(stat, source, 23, "vsize"));
 
     private static ulong Field(ReadOnlySpan<byte> stat, string source, int wanted, string name)
     {

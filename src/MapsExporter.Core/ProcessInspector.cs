@@ -34,6 +34,12 @@ public sealed class ProcessInspector : IDisposable
     /// </summary>
     public ThreadStateCache Threads { get; } = new();
 
+    /// <summary>
+    /// Why the last <see cref="Inspect"/> could not use an exact method (the process's memory, or the JVM's
+    /// hsperfdata; a permission names the capability missing), or null when it could use them all or was not asked to.
+    /// </summary>
+    public string? ExactMethodsUnavailable { get; private set; }
+
     /// <summary>Cheap test for a JVM: reads maps (no page-table walk, unlike smaps) and looks for libjvm.so.</summary>
     public bool IsJvm(int pid)
     {
@@ -50,6 +56,7 @@ public sealed class ProcessInspector : IDisposable
     /// </summary>
     public MemoryReport Inspect(int pid, bool useSmaps = true, Action<string>? warn = null, bool exact = true, ulong? expectedStartTicks = null)
     {
+        ExactMethodsUnavailable = null;
         ulong startTicks = expectedStartTicks ?? ReadStartTimeTicks(pid);
         string source = ParseMappings(pid, useSmaps, warn);
         if (Table.Count == 0)
@@ -62,8 +69,10 @@ public sealed class ProcessInspector : IDisposable
         int threads = 0;
         if (exact)
         {
-            perfData = isJvm ? HsPerfDataLocator.Read(_procFs, pid, Table, _reader) : null;
-            using ProcessMemoryReader? memory = ProcessMemoryReader.TryOpen(_procFs, pid, out string? _);
+            string? perfDataReason = null;
+            perfData = isJvm ? HsPerfDataLocator.Read(_procFs, pid, Table, _reader, out perfDataReason) : null;
+            using ProcessMemoryReader? memory = ProcessMemoryReader.TryOpen(_procFs, pid, out string? memoryReason);
+            ExactMethodsUnavailable = memoryReason ?? perfDataReason;
             // The task listing is the thread count too.
             threads = Guard(pid, "task", () => Threads.Sample(_procFs, pid, startTicks, Table, _reader, _threadSamples));
             RegionClassifier.Classify(Table, Classification, new ExactSources { Memory = memory, Threads = _threadSamples, PerfData = perfData, IsJvm = isJvm });
@@ -75,10 +84,12 @@ public sealed class ProcessInspector : IDisposable
 
         string app = ResolveApp(pid, isJvm, perfData);
 
-        // The PID may have been reused while we read: the start time tells. Without exact methods the thread count is
+        // The PID may have been reused while we read: the start time tells. A process that exited while its smaps was
+        // read keeps its stat (same start time) until it is reaped, but its memory is gone and the read ended early at
+        // a record boundary, a well-formed but short list: vsize 0 tells. Without exact methods the thread count is
         // stat's num_threads, from the same read.
-        (ulong endTicks, int statThreads) = ProcStatParser.ParseStartTimeAndThreads(Read(pid, "stat"), _procFs.PidPath(pid, "stat"));
-        if (endTicks != startTicks)
+        (ulong endTicks, int statThreads, ulong virtualBytes) = ProcStatParser.ParseStartTimeThreadsAndSize(Read(pid, "stat"), _procFs.PidPath(pid, "stat"));
+        if (endTicks != startTicks || virtualBytes == 0)
         {
             throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited while it was read");
         }

@@ -118,8 +118,8 @@ public sealed class ScannerTests : IDisposable
 
     private void AddProcess(int pid, ulong startTicks, string comm, string maps, string cmdline)
     {
-        // Field 22 of stat is the start time: 19 fields after the state.
-        Write($"{pid}/stat", $"{pid} ({comm}) S {string.Join(' ', Enumerable.Repeat("0", 18))} {startTicks} 0 0\n");
+        // Field 22 of stat is the start time (19 fields after the state), 23 the virtual size (0 once a process exits).
+        Write($"{pid}/stat", $"{pid} ({comm}) S {string.Join(' ', Enumerable.Repeat("0", 18))} {startTicks} 1073741824 0\n");
         Write($"{pid}/maps", maps);
         Write($"{pid}/comm", comm + "\n");
         Write($"{pid}/cmdline", cmdline);

@@ -187,7 +187,7 @@ public sealed class CostControlTests : IDisposable
     {
         string maps = File.ReadAllText(RepoPaths.Fixture(Fixture, "maps"));
         Assert.Contains(LibJvm, maps, StringComparison.Ordinal);
-        Write($"{pid}/stat", $"{pid} (java) S {string.Join(' ', Enumerable.Repeat("0", 18))} 500 0 0\n");
+        Write($"{pid}/stat", $"{pid} (java) S {string.Join(' ', Enumerable.Repeat("0", 18))} 500 1073741824 0\n");
         Write($"{pid}/maps", maps);
         Write($"{pid}/smaps", File.ReadAllText(RepoPaths.Fixture(Fixture, "smaps")));
         Write($"{pid}/comm", "java\n");

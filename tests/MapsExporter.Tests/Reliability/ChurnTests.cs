@@ -54,6 +54,7 @@ public sealed partial class ChurnTests(Xunit.Abstractions.ITestOutputHelper outp
         // their PIDs must show that start time, never another process's.
         var realStart = new Dictionary<string, double>();
         var reported = new Dictionary<string, HashSet<string>>(); // pid -> app labels it was reported with
+        var fewestMappings = new Dictionary<string, double>(); // churn-maps pid -> fewest mappings any scrape showed
         int scrapes = 0;
         var scrapers = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
         {
@@ -69,6 +70,11 @@ public sealed partial class ChurnTests(Xunit.Abstractions.ITestOutputHelper outp
                     {
                         string pid = s.Label("pid")!;
                         (reported.TryGetValue(pid, out HashSet<string>? apps) ? apps : reported[pid] = []).Add(s.Label("app")!);
+                        foreach (Sample m in scrape.Find("mapsexporter_mappings", $"pid={pid}").Where(m => m.Label("app") == MapsChurner))
+                        {
+                            fewestMappings[pid] = Math.Min(m.Value, fewestMappings.GetValueOrDefault(pid, double.MaxValue));
+                        }
+
                         if (realStart.TryGetValue(pid, out double start))
                         {
                             Assert.True(Math.Abs(start - s.Value) < 0.02, $"pid {pid} reported start {s.Value}, its JVM started at {start}");
@@ -141,6 +147,8 @@ public sealed partial class ChurnTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.All(reported.Where(r => r.Value.Contains(MapsChurner)), r => Assert.Contains(r.Key, mapsPids));
         Assert.All(reported.Where(r => r.Value.Contains(JvmApp)), r => Assert.Contains(r.Key, selected));
         Assert.True(reported.Keys.Count(mapsPids.Contains) >= 5, $"{reported.Keys.Count(mapsPids.Contains)} of {mapsPids.Length} churn-maps reported");
+        // A churn-maps that exits while its smaps is read leaves a short but well-formed list: never published as its map.
+        Assert.All(fewestMappings, f => Assert.True(f.Value >= 2 * MapsPages, $"churn-maps {f.Key} published with {f.Value} mappings, fewer than its {2 * MapsPages}"));
 
         // Vanished counts the selected processes that exited while a scan read them: some did (churn-maps), the
         // counter equals what the scans logged, each logged example is a process this test started, and there are
