@@ -62,6 +62,7 @@ public sealed class ProcessScanner : IDisposable
         var samples = new List<ProcessSample>();
         var errors = new List<ScanError>();
         var fallbacks = new List<string>();
+        var exactUnavailable = new List<string>();
         var seen = new HashSet<(int, ulong)>();
         foreach (int pid in _procFs.EnumeratePids())
         {
@@ -91,6 +92,11 @@ public sealed class ProcessScanner : IDisposable
                 if (report.IsJvm)
                 {
                     version = jvm.Version ??= JvmVersionResolver.Resolve(_procFs, pid, _inspector.Table) ?? "unknown";
+                }
+
+                if (_inspector.ExactMethodsUnavailable is { } why)
+                {
+                    exactUnavailable.Add(why);
                 }
 
                 samples.Add(new ProcessSample(report, start, bootTime + (start / ProcStatParser.ClockTicksPerSecond), version)
@@ -124,7 +130,10 @@ public sealed class ProcessScanner : IDisposable
         _jvms.Keys.Where(k => !seen.Contains(k)).ToList().ForEach(k => _jvms.Remove(k));
         _notJvms.Keys.Where(k => !seen.Contains(k)).ToList().ForEach(k => _notJvms.Remove(k));
         _cost.Retain(seen);
-        return new ScanSnapshot(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), true, null, samples, errors, fallbacks, MaxMapCountReader.TryRead(_procFs));
+        return new ScanSnapshot(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), true, null, samples, errors, fallbacks, MaxMapCountReader.TryRead(_procFs))
+        {
+            ExactMethodsUnavailable = exactUnavailable,
+        };
     }
 
     /// <summary>A selected process's entry (JVMs are remembered with their app name), or null to skip it.</summary>

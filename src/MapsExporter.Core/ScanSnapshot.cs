@@ -37,4 +37,10 @@ public sealed record ScanSnapshot(
 {
     public static ScanSnapshot Failed(DateTimeOffset timestamp, TimeSpan duration, string message) =>
         new(timestamp, duration, false, message, [], [], [], null);
+
+    /// <summary>
+    /// Why an exact method (the process's memory, its JVM's hsperfdata) could not be used, one line per process
+    /// that was still reported, its regions then decided by layout; a permission names what is missing.
+    /// </summary>
+    public IReadOnlyList<string> ExactMethodsUnavailable { get; init; } = [];
 }

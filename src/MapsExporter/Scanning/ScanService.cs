@@ -141,6 +141,12 @@ internal sealed partial class ScanService : BackgroundService
         {
             LogFallbacks(snapshot.Fallbacks.Count, number, snapshot.Fallbacks[0], fallbacks, WarningPeriod.TotalMinutes);
         }
+
+        int inexact = snapshot.ExactMethodsUnavailable.Count;
+        if (inexact > 0 && _throttle.ShouldLog("exact", inexact, out long inexactBefore))
+        {
+            LogExactUnavailable(inexact, number, snapshot.ExactMethodsUnavailable[0], inexactBefore, WarningPeriod.TotalMinutes);
+        }
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Scanning {ProcFs} every {Interval} (reading {Source})")]
@@ -163,6 +169,9 @@ internal sealed partial class ScanService : BackgroundService
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Debug, Message = "Scan {Scan} stopped after {DurationMs:F1} ms: the daemon is stopping")]
     private partial void LogAbandoned(long scan, double durationMs);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "{Count} processes were classified without exact methods in scan {Scan} (their regions decided by layout; mapsexporter_classification_fallbacks_total counts them), e.g. {Example}; {Suppressed} more since the last warning (this warning repeats at most every {PeriodMinutes} minutes)")]
+    private partial void LogExactUnavailable(int count, long scan, string example, long suppressed, double periodMinutes);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Scan {Scan} failed: {Reason}; {Suppressed} more failed scans since the last error")]
     private partial void LogScanFailed(long scan, string reason, long suppressed);

@@ -94,6 +94,13 @@ public sealed class DegradedPrivilegeTests
             Assert.Equal(0, full.Value("mapsexporter_classification_fallbacks_total", $"method={method}"));
         }
 
+        // Said once for all those scans, with what is missing; the root daemon has nothing to say.
+        string[] said = degraded.Output.Split('\n').Where(l => l.Contains("without exact methods", StringComparison.Ordinal)).ToArray();
+        Assert.True(said.Length == 1, degraded.Output);
+        Assert.Contains("level=warn", said[0], StringComparison.Ordinal);
+        Assert.Contains("also needs CAP_DAC_READ_SEARCH", said[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("without exact methods", root.Output, StringComparison.Ordinal);
+
         Assert.Equal(1, seen.Value("mapsexporter_last_scan_success"));
         Assert.False(degraded.Daemon.Process.HasExited);
         degraded.AssertNoExceptions();
