@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace MapsExporter.Core;
@@ -13,6 +14,11 @@ public static class SmapsParser
 {
     /// <summary>2^57 bytes, the user address space with 5-level paging, in kB.</summary>
     public const long MaxSizeKb = 1L << 47;
+
+    // The kernel prints "%-16s%8lu kB": 27 bytes and a newline for every size up to 8 digits.
+    private const int KbLineLength = 27;
+    private const uint KbLineNewline = 1u << KbLineLength;
+    private const uint KbLineMask = (KbLineNewline << 1) - 1;
 
     public static void Parse(ReadOnlySpan<byte> content, MappingTable table, string source)
     {
@@ -32,9 +38,52 @@ public static class SmapsParser
         long resident = 0, proportional = 0, swap = 0;
         VmFlags flags = VmFlags.None;
 
-        var lines = new LineIndex(content, source);
-        while (lines.MoveNext(out int start, out int end, out int colon))
+        ref byte text = ref MemoryMarshal.GetReference(content);
+        int length = content.Length;
+        int lastWindow = length - Vector256<byte>.Count;
+        int next = 0;
+        while (next < length)
         {
+            // The line from `start` to `end` (its newline or the end of the text) and its first ':' (or -1), from one
+            // 32-byte load for most lines: smaps lines are 25 to 31 bytes but for headers and some VmFlags. A NUL byte
+            // anywhere throws (binary input): every byte of the text lies in some line's window.
+            int start = next;
+            int end, colon;
+            if (start <= lastWindow)
+            {
+                Vector256<byte> window = Vector256.LoadUnsafe(ref text, (nuint)start);
+                uint newlines = Vector256.Equals(window, Vector256.Create((byte)'\n')).ExtractMostSignificantBits();
+                uint colons = Vector256.Equals(window, Vector256.Create((byte)':')).ExtractMostSignificantBits();
+                if (Vector256.EqualsAny(window, Vector256<byte>.Zero))
+                {
+                    throw Binary(content, source);
+                }
+
+                if ((newlines & KbLineMask) == KbLineNewline)
+                {
+                    // A 27-byte line ("Key:   <8 digits> kB"), most of smaps: the next line's start does not wait
+                    // for this line's newline to be found, so the next load can start ahead (the branch is predicted).
+                    end = start + KbLineLength;
+                    colons &= KbLineNewline - 1;
+                    colon = colons == 0 ? -1 : start + BitOperations.TrailingZeroCount(colons);
+                }
+                else if (newlines != 0)
+                {
+                    end = start + BitOperations.TrailingZeroCount(newlines);
+                    colons &= newlines ^ (newlines - 1);
+                    colon = colons == 0 ? -1 : start + BitOperations.TrailingZeroCount(colons);
+                }
+                else
+                {
+                    end = LongLine(content, source, start, out colon);
+                }
+            }
+            else
+            {
+                end = LongLine(content, source, start, out colon);
+            }
+
+            next = end + 1;
             lineNumber++;
 
             // Most lines are fields the parser ignores (Pss_Dirty, Shared_Clean, Referenced, ...): a key starts with an
@@ -115,20 +164,32 @@ public static class SmapsParser
                 continue;
             }
 
-            // The kernel pads keys to 16 columns and values to 8: skip the spaces vectorised, not byte by byte.
-            ReadOnlySpan<byte> value = line[(colon + 1)..];
-            int digits = value.IndexOfAnyExcept((byte)' ');
-            value = digits < 0 ? [] : value[digits..];
+            // The kernel pads keys to 16 columns and values to 8: "Rss:    1234 kB". Plain digits and " kB" are read
+            // here; anything else (a sign, 18 digits or more, another unit) takes the general path below.
+            int at = colon + 1;
+            while (at < line.Length && line[at] == (byte)' ')
+            {
+                at++;
+            }
+
             if (field == Field.VmFlags)
             {
-                flags = ParseVmFlags(value);
+                flags = ParseVmFlags(line[at..]);
                 sawVmFlags = true;
                 continue;
             }
 
-            if (!Utf8Parser.TryParse(value, out long kb, out int consumed) || kb < 0 || !value[consumed..].SequenceEqual(" kB"u8))
+            long kb = 0;
+            int digitsEnd = at;
+            while (digitsEnd < line.Length && (uint)(line[digitsEnd] - '0') <= 9)
             {
-                throw Error(content, source, lineNumber, "expected a size like '132 kB'");
+                kb = (kb * 10) + (line[digitsEnd] - '0');
+                digitsEnd++;
+            }
+
+            if (digitsEnd == at || digitsEnd - at > 17 || !line[digitsEnd..].SequenceEqual(" kB"u8))
+            {
+                kb = ParseSize(content, source, lineNumber, line[at..]);
             }
 
             // No mapping holds more than the 57-bit (5-level paging) address space; a bigger value is corrupt input,
@@ -181,111 +242,31 @@ public static class SmapsParser
         VmFlags,
     }
 
-    /// <summary>
-    /// Splits the text into lines and finds each line's first ':' from bit masks of 64-byte blocks: the loads do not
-    /// wait on the previous line's end, as a search line by line does. A NUL byte anywhere throws (binary input).
-    /// </summary>
-    private ref struct LineIndex
+    /// <summary>A line that does not end in the 32 bytes from its start, or near the end of the text: its end and first ':'.</summary>
+    private static int LongLine(ReadOnlySpan<byte> content, string source, int start, out int colon)
     {
-        private const int BlockSize = 64;
-        private readonly ReadOnlySpan<byte> _content;
-        private readonly string _source;
-        private int _block;
-        private ulong _newlines;
-        private ulong _colons;
-        private int _lineStart;
-        private int _firstColon;
-
-        public LineIndex(ReadOnlySpan<byte> content, string source)
+        ReadOnlySpan<byte> rest = content[start..];
+        int newline = rest.IndexOf((byte)'\n');
+        ReadOnlySpan<byte> line = newline < 0 ? rest : rest[..newline];
+        if (line.Contains((byte)0))
         {
-            _content = content;
-            _source = source;
-            _firstColon = -1;
-            LoadBlock();
+            throw Binary(content, source);
         }
 
-        /// <summary>The next line, <paramref name="start"/> to <paramref name="end"/> (its newline or the end of the text), and its first ':' or -1.</summary>
-        public bool MoveNext(out int start, out int end, out int colon)
+        int found = line.IndexOf((byte)':');
+        colon = found < 0 ? -1 : start + found;
+        return start + line.Length;
+    }
+
+    /// <summary>A size value the digit loop did not take: as <see cref="Utf8Parser"/> reads it, else the error.</summary>
+    private static long ParseSize(ReadOnlySpan<byte> content, string source, int lineNumber, ReadOnlySpan<byte> value)
+    {
+        if (!Utf8Parser.TryParse(value, out long kb, out int consumed) || kb < 0 || !value[consumed..].SequenceEqual(" kB"u8))
         {
-            while (_newlines == 0)
-            {
-                // The line goes on past this block.
-                if (_firstColon < 0)
-                {
-                    ulong colons = _colons & From(_lineStart - _block);
-                    if (colons != 0)
-                    {
-                        _firstColon = _block + BitOperations.TrailingZeroCount(colons);
-                    }
-                }
-
-                _block += BlockSize;
-                if (_block >= _content.Length)
-                {
-                    // A last line without a newline.
-                    start = _lineStart;
-                    end = _content.Length;
-                    colon = _firstColon;
-                    _lineStart = _content.Length;
-                    _firstColon = -1;
-                    return start < end;
-                }
-
-                LoadBlock();
-            }
-
-            int offset = BitOperations.TrailingZeroCount(_newlines);
-            _newlines &= _newlines - 1;
-            start = _lineStart;
-            end = _block + offset;
-            colon = _firstColon;
-            if (colon < 0)
-            {
-                ulong colons = _colons & From(start - _block) & ((1UL << offset) - 1);
-                colon = colons == 0 ? -1 : _block + BitOperations.TrailingZeroCount(colons);
-            }
-
-            _lineStart = end + 1;
-            _firstColon = -1;
-            return true;
+            throw Error(content, source, lineNumber, "expected a size like '132 kB'");
         }
 
-        // The bits at and above `offset` (an offset before the block: all of them).
-        private static ulong From(int offset) => offset <= 0 ? ulong.MaxValue : offset >= BlockSize ? 0 : ulong.MaxValue << offset;
-
-        private void LoadBlock()
-        {
-            ReadOnlySpan<byte> rest = _content[Math.Min(_block, _content.Length)..];
-            ulong nuls;
-            if (rest.Length >= BlockSize)
-            {
-                Vector256<byte> low = Vector256.Create(rest);
-                Vector256<byte> high = Vector256.Create(rest[Vector256<byte>.Count..]);
-                _newlines = Mask(low, high, (byte)'\n');
-                _colons = Mask(low, high, (byte)':');
-                nuls = Mask(low, high, 0);
-            }
-            else
-            {
-                _newlines = _colons = nuls = 0;
-                for (int i = 0; i < rest.Length; i++)
-                {
-                    ulong bit = 1UL << i;
-                    _newlines |= rest[i] == (byte)'\n' ? bit : 0;
-                    _colons |= rest[i] == (byte)':' ? bit : 0;
-                    nuls |= rest[i] == 0 ? bit : 0;
-                }
-            }
-
-            if (nuls != 0)
-            {
-                throw Binary(_content, _source);
-            }
-        }
-
-        private static ulong Mask(Vector256<byte> low, Vector256<byte> high, byte value) =>
-            Vector256.Equals(low, Vector256.Create(value)).ExtractMostSignificantBits()
-            | ((ulong)Vector256.Equals(high, Vector256.Create(value)).ExtractMostSignificantBits() << 32);
+        return kb;
     }
 
     private static void CheckRecord(ReadOnlySpan<byte> content, string source, int recordLine, in Mapping record, bool sawRss, bool sawVmFlags, bool firstHadVmFlags, long sizeKb)
@@ -322,32 +303,39 @@ public static class SmapsParser
 
     public static VmFlags ParseVmFlags(ReadOnlySpan<byte> value)
     {
+        // Two-letter names separated by spaces ("rd wr mr mw me ac sd "): the first two bytes of each word decide.
         VmFlags flags = VmFlags.Known;
-        while (!value.IsEmpty)
+        int i = 0;
+        while (true)
         {
-            value = value.TrimStart((byte)' ');
-            if (value.Length < 2)
+            while (i < value.Length && value[i] == (byte)' ')
             {
-                break;
+                i++;
             }
 
-            flags |= (value[0], value[1]) switch
+            if (value.Length - i < 2)
             {
-                ((byte)'a', (byte)'c') => VmFlags.Accountable,
-                ((byte)'n', (byte)'r') => VmFlags.NoReserve,
-                ((byte)'n', (byte)'h') => VmFlags.NoHugePage,
-                ((byte)'g', (byte)'d') => VmFlags.GrowsDown,
-                ((byte)'s', (byte)'d') => VmFlags.SoftDirty,
-                ((byte)'h', (byte)'g') => VmFlags.HugePage,
-                ((byte)'h', (byte)'t') => VmFlags.HugeTlb,
-                ((byte)'d', (byte)'d') => VmFlags.DontDump,
-                ((byte)'l', (byte)'o') => VmFlags.Locked,
+                return flags;
+            }
+
+            flags |= ((value[i] << 8) | value[i + 1]) switch
+            {
+                ('a' << 8) | 'c' => VmFlags.Accountable,
+                ('n' << 8) | 'r' => VmFlags.NoReserve,
+                ('n' << 8) | 'h' => VmFlags.NoHugePage,
+                ('g' << 8) | 'd' => VmFlags.GrowsDown,
+                ('s' << 8) | 'd' => VmFlags.SoftDirty,
+                ('h' << 8) | 'g' => VmFlags.HugePage,
+                ('h' << 8) | 't' => VmFlags.HugeTlb,
+                ('d' << 8) | 'd' => VmFlags.DontDump,
+                ('l' << 8) | 'o' => VmFlags.Locked,
                 _ => VmFlags.None,
             };
-            int space = value.IndexOf((byte)' ');
-            value = space < 0 ? [] : value[space..];
+            i += 2;
+            while (i < value.Length && value[i] != (byte)' ')
+            {
+                i++;
+            }
         }
-
-        return flags;
     }
 }
