@@ -13,6 +13,12 @@ public sealed class MappingTable
     private readonly Dictionary<string, int> _pathIds = new(StringComparer.Ordinal);
     private char[] _decodeBuffer = new char[256];
 
+    // The last path interned, as bytes, and its id: a file's mappings come one after another (text, data, bss), so
+    // most lookups are of the path just seen and skip the decoding and the dictionary.
+    private byte[] _lastPath = new byte[256];
+    private int _lastPathLength = -1;
+    private int _lastPathId;
+
     public int Count { get; private set; }
 
     /// <summary>VMAs as the kernel listed them, before any <see cref="SplitAt"/> (what vm.max_map_count limits).</summary>
@@ -49,6 +55,7 @@ public sealed class MappingTable
         {
             _paths.Clear();
             _pathIds.Clear();
+            _lastPathLength = -1;
         }
     }
 
@@ -119,6 +126,25 @@ public sealed class MappingTable
     private static long Rest(long bytes, long part) => bytes < 0 ? bytes : bytes - part;
 
     internal int InternPath(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length == _lastPathLength && utf8.SequenceEqual(_lastPath.AsSpan(0, _lastPathLength)))
+        {
+            return _lastPathId;
+        }
+
+        int id = LookUpPath(utf8);
+        if (_lastPath.Length < utf8.Length)
+        {
+            _lastPath = new byte[Math.Max(utf8.Length, _lastPath.Length * 2)];
+        }
+
+        utf8.CopyTo(_lastPath);
+        _lastPathLength = utf8.Length;
+        _lastPathId = id;
+        return id;
+    }
+
+    private int LookUpPath(ReadOnlySpan<byte> utf8)
     {
         int maxChars = Encoding.UTF8.GetMaxCharCount(utf8.Length);
         if (_decodeBuffer.Length < maxChars)

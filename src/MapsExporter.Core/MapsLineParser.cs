@@ -14,21 +14,23 @@ public static class MapsLineParser
     /// <summary>Quick test: a header line starts with a lowercase hex address followed by '-'.</summary>
     public static bool LooksLikeHeader(ReadOnlySpan<byte> line)
     {
-        int dash = line.IndexOf((byte)'-');
-        if (dash <= 0 || dash > 16)
+        // The first '-' at 1 to 16 with only hex digits before it: a scan of at most 17 bytes, not a search of the line.
+        int limit = Math.Min(line.Length, 17);
+        for (int i = 0; i < limit; i++)
         {
-            return false;
-        }
+            byte b = line[i];
+            if (b == (byte)'-')
+            {
+                return i > 0;
+            }
 
-        foreach (byte b in line[..dash])
-        {
             if (!IsHexDigit(b))
             {
                 return false;
             }
         }
 
-        return true;
+        return false;
     }
 
     /// <summary>Parses <paramref name="line"/> (without its newline); returns null when it parses, else what is wrong.</summary>
@@ -68,11 +70,27 @@ public static class MapsLineParser
             return "expected a device major:minor";
         }
 
-        int inodeEnd = rest.IndexOf((byte)' ');
-        ReadOnlySpan<byte> inodeText = inodeEnd < 0 ? rest : rest[..inodeEnd];
-        if (!Utf8Parser.TryParse(inodeText, out ulong inode, out int consumed) || consumed != inodeText.Length)
+        // Up to 19 plain digits ended by a space or the line's end here; anything else as Utf8Parser reads it.
+        ulong inode = 0;
+        int inodeEnd = 0;
+        while (inodeEnd < rest.Length && (uint)(rest[inodeEnd] - '0') <= 9)
         {
-            return "expected an inode number";
+            inode = (inode * 10) + (uint)(rest[inodeEnd] - '0');
+            inodeEnd++;
+        }
+
+        if (inodeEnd == rest.Length && inodeEnd is > 0 and <= 19)
+        {
+            inodeEnd = -1;
+        }
+        else if (inodeEnd == 0 || inodeEnd > 19 || rest[inodeEnd] != (byte)' ')
+        {
+            inodeEnd = rest.IndexOf((byte)' ');
+            ReadOnlySpan<byte> inodeText = inodeEnd < 0 ? rest : rest[..inodeEnd];
+            if (!Utf8Parser.TryParse(inodeText, out inode, out int consumed) || consumed != inodeText.Length)
+            {
+                return "expected an inode number";
+            }
         }
 
         rest = inodeEnd < 0 ? [] : rest[(inodeEnd + 1)..];

@@ -20,6 +20,9 @@ public static class SmapsParser
     private const uint KbLineNewline = 1u << KbLineLength;
     private const uint KbLineMask = (KbLineNewline << 1) - 1;
 
+    // A line's first ':' at 0 (no key), 3, 4 or 7 (the lengths of the keys kept) needs the full test.
+    private const uint KeptKeyColons = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 7);
+
     public static void Parse(ReadOnlySpan<byte> content, MappingTable table, string source)
     {
         table.Clear();
@@ -63,8 +66,18 @@ public static class SmapsParser
                 {
                     // A 27-byte line ("Key:   <8 digits> kB"), most of smaps: the next line's start does not wait
                     // for this line's newline to be found, so the next load can start ahead (the branch is predicted).
-                    end = start + KbLineLength;
                     colons &= KbLineNewline - 1;
+
+                    // Most are fields the parser ignores (Pss_Dirty, Shared_Clean, ...): an uppercase first byte and a
+                    // first ':' not at 3, 4 or 7 (Rss, Pss, Size, Swap, VmFlags), as the test below, from the masks.
+                    if (records > 0 && (colons & (0u - colons) & ~KeptKeyColons) != 0 && (uint)(window.GetElement(0) - 'A') <= 'Z' - 'A')
+                    {
+                        lineNumber++;
+                        next = start + KbLineLength + 1;
+                        continue;
+                    }
+
+                    end = start + KbLineLength;
                     colon = colons == 0 ? -1 : start + BitOperations.TrailingZeroCount(colons);
                 }
                 else if (newlines != 0)
@@ -167,9 +180,18 @@ public static class SmapsParser
             // The kernel pads keys to 16 columns and values to 8: "Rss:    1234 kB". Plain digits and " kB" are read
             // here; anything else (a sign, 18 digits or more, another unit) takes the general path below.
             int at = colon + 1;
-            while (at < line.Length && line[at] == (byte)' ')
+            if (line.Length == KbLineLength && start <= lastWindow)
             {
-                at++;
+                // The spaces from the line's 32 bytes: the first byte after the ':' that is not one (at most the newline).
+                uint spaces = Vector256.Equals(Vector256.LoadUnsafe(ref text, (nuint)start), Vector256.Create((byte)' ')).ExtractMostSignificantBits();
+                at = BitOperations.TrailingZeroCount(~spaces & (uint.MaxValue << at));
+            }
+            else
+            {
+                while (at < line.Length && line[at] == (byte)' ')
+                {
+                    at++;
+                }
             }
 
             if (field == Field.VmFlags)

@@ -45,6 +45,74 @@ public sealed class FastParserEquivalenceTests
     }
 
     [Fact]
+    public void Kernel_width_lines_and_header_fields_give_the_same_outcome()
+    {
+        // Fields as the kernel prints them ("%-16s%8lu kB": 27 bytes), with values the digit loop leaves to Utf8Parser.
+        static string Kb(string key, string value) => $"{key + ":",-16}{value,8} kB\n";
+        const string Header = "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n";
+        foreach (string value in (string[])["4", "+4", "-0", "-4", "04", "00000004", "4x", " ", "4 ", "99999999", "123456789", "12345678901234567", "123456789012345678", "1234567890123456789012"])
+        {
+            AssertSameOutcome(Encoding.ASCII.GetBytes(Header + Kb("Size", value) + Kb("Rss", value) + Kb("Pss", value) + Kb("Swap", value) + Kb("SwapPss", value) + "VmFlags: rd wr \n"));
+            AssertSameOutcome(Encoding.ASCII.GetBytes(Header + Kb("Rss", "4") + Kb("Pss", value) + Kb("Lazy", value) + Kb("VmFlags", value)));
+        }
+
+        foreach (string flags in (string[])["", " ", "rd", "rd wr mr mw me ac sd", "  ac  nr x h ht lo dd gd sd hg nh ", "a", "ac", "acx nrnr   l"])
+        {
+            AssertSameOutcome(Encoding.ASCII.GetBytes(Header + Kb("Rss", "4") + "VmFlags: " + flags + "\n" + Header.Replace("7f0000000000-7f0000001000", "7f0000001000-7f0000002000") + Kb("Rss", "8") + "VmFlags:" + flags));
+        }
+
+        // Inodes as the digit loop reads them and as it leaves them to Utf8Parser; paths repeated, interleaved and not UTF-8.
+        foreach (string inode in (string[])["0", "1", "+1", "-1", "01", "1x", "1234567890123456789", "12345678901234567890", "99999999999999999999", ""])
+        {
+            AssertSameOutcome(Encoding.ASCII.GetBytes($"7f0000000000-7f0000001000 r--p 00000000 fe:00 {inode}\n" + Kb("Rss", "4")));
+            AssertSameOutcome(Encoding.ASCII.GetBytes($"7f0000000000-7f0000001000 r--p 00000000 fe:00 {inode}  /lib/a.so\n" + Kb("Rss", "4")));
+        }
+
+        var text = new StringBuilder();
+        string[] paths = ["/lib/a.so", "/lib/b.so", "", "/lib/a.so", "/lib/a.so", "[heap]", "", "/lib/b.so", "/lib/a.so (deleted)", "/lib/\u00e9.so", "/lib/\u00e9.so"];
+        for (int i = 0; i < paths.Length; i++)
+        {
+            text.Append(FormattableString.Invariant($"{0x7f0000000000 + (i * 0x1000):x}-{0x7f0000001000 + (i * 0x1000):x} r--p 00000000 fe:00 {(paths[i].Length == 0 ? 0 : 7)}   {paths[i]}\n")).Append(Kb("Rss", "4"));
+        }
+
+        AssertSameOutcome(Encoding.UTF8.GetBytes(text.ToString()));
+        byte[] invalid = Encoding.ASCII.GetBytes(Header.Replace(" \n", "  /x\u0001\u0002\n") + Kb("Rss", "4") + Header.Replace("7f0000000000-7f0000001000", "7f0000001000-7f0000002000").Replace(" \n", "  /x\u0003\u0004\n") + Kb("Rss", "4"));
+        invalid[Array.IndexOf(invalid, (byte)1)] = 0xff;
+        invalid[Array.IndexOf(invalid, (byte)2)] = 0xfe;
+        invalid[Array.IndexOf(invalid, (byte)3)] = 0xfe;
+        invalid[Array.IndexOf(invalid, (byte)4)] = 0xff;
+        AssertSameOutcome(invalid);
+    }
+
+    [Fact]
+    public void A_table_reused_across_files_names_every_path_right()
+    {
+        // The last path seen is remembered by the table across parses, and forgotten when the table drops its paths.
+        static byte[] Smaps(IEnumerable<string> paths) => Encoding.UTF8.GetBytes(string.Concat(paths.Select((p, i) =>
+            FormattableString.Invariant($"{0x7f0000000000 + (i * 0x1000):x}-{0x7f0000001000 + (i * 0x1000):x} r--p 00000000 fe:00 7   {p}\nRss:                   4 kB\n"))));
+        var table = new MappingTable();
+        byte[][] files =
+        [
+            Smaps(["/lib/a.so", "/lib/a.so"]),
+            Smaps(["/lib/a.so", "/lib/b.so"]),
+            Smaps(Enumerable.Range(0, 5000).Select(i => $"/lib/{i}.so")),
+            Smaps(["/lib/4999.so", "/lib/a.so"]),
+            Smaps(["/lib/a.so"]),
+        ];
+        foreach (byte[] file in files)
+        {
+            var expectedPaths = new List<string>();
+            List<Mapping> expected = ReferenceSmapsParser.Parse(file, expectedPaths, "s");
+            SmapsParser.Parse(file, table, "s");
+            Assert.Equal(expected.Count, table.Count);
+            for (int i = 0; i < expected.Count; i++)
+            {
+                Assert.Equal(expectedPaths[expected[i].PathId], table.PathOf(i));
+            }
+        }
+    }
+
+    [Fact]
     public void Mutated_captures_give_the_same_mappings_or_the_same_error()
     {
         byte[][] captures = [.. SmapsFixtures.Take(6).Select(File.ReadAllBytes)];
@@ -65,7 +133,7 @@ public sealed class FastParserEquivalenceTests
 
     private static void AssertSameOutcome(byte[] content)
     {
-        var expectedPaths = new MappingTable();
+        var expectedPaths = new List<string>();
         List<Mapping>? expected = null;
         string? expectedError = null;
         try
@@ -98,7 +166,7 @@ public sealed class FastParserEquivalenceTests
         for (int i = 0; i < expected.Count; i++)
         {
             Assert.Equal(expected[i], table[i]);
-            Assert.Equal(expectedPaths.PathOf(expected[i]), table.PathOf(i));
+            Assert.Equal(expected[i].PathId < 0 ? null : expectedPaths[expected[i].PathId], table.PathOf(i));
         }
     }
 }

@@ -7,14 +7,14 @@ namespace MapsExporter.Tests.Core;
 /// SmapsParser as it was before it was made fast (commit d732aa2): a line at a time, every line tested for a header,
 /// keys compared one after another, the Mapping copied per field. Kept as the oracle the fast parser must equal, on
 /// good input and bad (the same mappings, or the same error message). Mappings go to a list (MappingTable.Add is
-/// internal to Core); paths are interned in the table passed in, as the real parser does.
+/// internal to Core); paths go to the list passed in, their index the path id (ReferenceMapsLineParser).
 /// </summary>
 internal static class ReferenceSmapsParser
 {
-    public static List<Mapping> Parse(ReadOnlySpan<byte> content, MappingTable pathTable, string source)
+    public static List<Mapping> Parse(ReadOnlySpan<byte> content, List<string> paths, string source)
     {
         var result = new List<Mapping>();
-        pathTable.Clear();
+        paths.Clear();
         if (content.IndexOf((byte)0) >= 0)
         {
             throw new ProcParseException(source, 0, "binary data, not a maps or smaps dump");
@@ -41,7 +41,7 @@ internal static class ReferenceSmapsParser
                     CheckRecord(result, source, recordLine, sawRss, sawVmFlags, firstHadVmFlags, sizeKb);
                 }
 
-                string? problem = MapsLineParser.TryParse(line, pathTable, out Mapping mapping);
+                string? problem = ReferenceMapsLineParser.TryParse(line, paths, out Mapping mapping);
                 if (problem is not null)
                 {
                     throw new ProcParseException(source, lineNumber, problem);
@@ -81,7 +81,7 @@ internal static class ReferenceSmapsParser
             Mapping last = result[^1];
             if (key.SequenceEqual("VmFlags"u8))
             {
-                result[^1] = last with { Flags = SmapsParser.ParseVmFlags(value) };
+                result[^1] = last with { Flags = ParseVmFlags(value) };
                 sawVmFlags = true;
                 continue;
             }
@@ -163,5 +163,37 @@ internal static class ReferenceSmapsParser
         }
 
         return true;
+    }
+
+    // SmapsParser.ParseVmFlags as it was.
+    private static VmFlags ParseVmFlags(ReadOnlySpan<byte> value)
+    {
+        VmFlags flags = VmFlags.Known;
+        while (!value.IsEmpty)
+        {
+            value = value.TrimStart((byte)' ');
+            if (value.Length < 2)
+            {
+                break;
+            }
+
+            flags |= (value[0], value[1]) switch
+            {
+                ((byte)'a', (byte)'c') => VmFlags.Accountable,
+                ((byte)'n', (byte)'r') => VmFlags.NoReserve,
+                ((byte)'n', (byte)'h') => VmFlags.NoHugePage,
+                ((byte)'g', (byte)'d') => VmFlags.GrowsDown,
+                ((byte)'s', (byte)'d') => VmFlags.SoftDirty,
+                ((byte)'h', (byte)'g') => VmFlags.HugePage,
+                ((byte)'h', (byte)'t') => VmFlags.HugeTlb,
+                ((byte)'d', (byte)'d') => VmFlags.DontDump,
+                ((byte)'l', (byte)'o') => VmFlags.Locked,
+                _ => VmFlags.None,
+            };
+            int space = value.IndexOf((byte)' ');
+            value = space < 0 ? [] : value[space..];
+        }
+
+        return flags;
     }
 }
