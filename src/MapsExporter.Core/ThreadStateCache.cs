@@ -117,6 +117,18 @@ public sealed class ThreadStateCache
     /// <summary>Drops what is held for <paramref name="pid"/>.</summary>
     public void Forget(int pid) => _processes.Remove(pid);
 
+    /// <summary>Drops every process whose PID is not in <paramref name="alive"/> (a scan's listing), without waiting for <see cref="ForgetAfter"/>.</summary>
+    public void Retain(IReadOnlySet<int> alive)
+    {
+        foreach (int pid in _processes.Keys)
+        {
+            if (!alive.Contains(pid))
+            {
+                _processes.Remove(pid);
+            }
+        }
+    }
+
     private static ulong ReadStackPointer(ProcFileReader reader, string task)
     {
         try

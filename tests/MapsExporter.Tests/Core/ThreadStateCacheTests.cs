@@ -110,6 +110,22 @@ public sealed class ThreadStateCacheTests
     }
 
     [Fact]
+    public void A_process_missing_from_a_scan_s_listing_is_dropped_at_once()
+    {
+        using var kept = ThreadProgram.Start();
+        using var gone = ThreadProgram.Start();
+        using var inspector = new ProcessInspector(new ProcFs());
+        inspector.Inspect(kept.Pid, exact: true);
+        inspector.Inspect(gone.Pid, exact: true);
+        Assert.Equal(2, inspector.Threads.ProcessCount);
+
+        inspector.Threads.Retain(new HashSet<int> { kept.Pid });
+        Assert.Equal(1, inspector.Threads.ProcessCount);
+        Assert.Equal(1, inspector.Threads.ThreadCount(kept.Pid));
+        Assert.Equal(0, inspector.Threads.ThreadCount(gone.Pid));
+    }
+
+    [Fact]
     public void One_shot_results_equal_a_warm_inspector_s()
     {
         using var program = ThreadProgram.Start();
