@@ -79,8 +79,8 @@ if want overhead; then
     || { tail -40 "$WORK/bdn.log"; exit 1; }
   grep -E '// (jvm|native)' "$WORK/bdn.log" | sort -u || true
   cat "$WORK"/bdn/results/*OverheadBenchmarks-report-github.md
-  echo "CPU time (user+system of this process, blocks of 20 alternating, 15 blocks):"
-  dotnet "$BENCH_DLL" cpu "$small" "$many" "$native"
+  echo "CPU time (user+system of this process, blocks of 20 alternating, 15 blocks; parse and classify apart; Inspect text-only and exact on one warm inspector):"
+  BENCH_SPLIT=1 BENCH_EXACT=1 dotnet "$BENCH_DLL" cpu "$small" "$many" "$native"
   stop "$small" "$many" "$native"
 fi
 
