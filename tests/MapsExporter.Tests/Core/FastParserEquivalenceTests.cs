@@ -68,6 +68,14 @@ public sealed class FastParserEquivalenceTests
             AssertSameOutcome(Encoding.ASCII.GetBytes($"7f0000000000-7f0000001000 r--p 00000000 fe:00 {inode}  /lib/a.so\n" + Kb("Rss", "4")));
         }
 
+        // Hex fields as the digit table reads them: uppercase, other letters, none, 16 and 17 digits, a missing terminator.
+        foreach (string header in (string[])["7F00-7f10 rw-p 0 00:00 0", "7f0g-7f10 rw-p 0 00:00 0", "-7f10 rw-p 0 00:00 0", "7f00-7f10", "7f00-7f10 rw-p 0",
+            "7f00-7f10 rw-p 0 00:00", "7f00-7f10 rw-p 0 00 0", "7f00-7f10 rw-p 0 :00 0", "7f00-7f10 rw-p 0 00: 0", "7f00-7f10 rw-p 0 1000:00 0",
+            "7f00-7f10 rw-p 0 00:100000 0", "7f00-7f10 rw-p fffffffffffffffff 00:00 0", "7f00-7f10 rw-p ffffffffffffffff fe:ab 0", "7f00-7f10 rw-p 0x0 00:00 0"])
+        {
+            AssertSameOutcome(Encoding.ASCII.GetBytes(header + "\n" + Kb("Rss", "4")));
+        }
+
         var text = new StringBuilder();
         string[] paths = ["/lib/a.so", "/lib/b.so", "", "/lib/a.so", "/lib/a.so", "[heap]", "", "/lib/b.so", "/lib/a.so (deleted)", "/lib/\u00e9.so", "/lib/\u00e9.so"];
         for (int i = 0; i < paths.Length; i++)
