@@ -53,9 +53,11 @@ pids+=($!)
 # JVM churn: one long-lived JVM, and one more started and killed every ~20 s.
 mkdir -p "$work/classes"
 "$jdk/bin/javac" -d "$work/classes" tests/workloads/Workload.java
-"$jdk/bin/java" -Xmx64m -cp "$work/classes" Workload 20 >/dev/null 2>&1 &
+# Workload keeps 32 MiB of 1 MiB arrays live (humongous for G1): smaller heaps die of OutOfMemoryError at start.
+"$jdk/bin/java" -Xmx256m -cp "$work/classes" Workload 20 >"$work/jvm.out" 2>&1 &
+long_jvm=$!
 pids+=($!)
-( while :; do "$jdk/bin/java" -Xmx32m -cp "$work/classes" Workload 5 >/dev/null 2>&1 & j=$!; sleep 20; kill "$j"; wait "$j" 2>/dev/null; done ) >/dev/null 2>&1 &
+( while :; do "$jdk/bin/java" -Xmx128m -cp "$work/classes" Workload 5 >/dev/null 2>&1 & j=$!; sleep 20; kill "$j"; wait "$j" 2>/dev/null; done ) >/dev/null 2>&1 &
 pids+=($!)
 # Scrapers: two loops, /metrics every 0.25 s each, counting failures.
 for s in 1 2; do
@@ -70,9 +72,10 @@ threads() { ls "/proc/$daemon/task" | wc -l; }
 series() { curl -sf "http://127.0.0.1:$port/metrics" | grep -c '^mapsexporter_' || true; }
 vanished() { curl -sf "http://127.0.0.1:$port/metrics" | awk -F' ' '/^mapsexporter_scan_errors_total\{reason="vanished"\}/ {print $2}'; }
 # The managed heap after the daemon's last collection, as it publishes it (MB).
+jvms() { curl -sf "http://127.0.0.1:$port/metrics" | grep '^mapsexporter_process_info' | grep -vc 'jvm_version="none"' || true; }
 gc_heap() { curl -sf "http://127.0.0.1:$port/metrics" | awk '/^mapsexporter_self_gc_heap_bytes / {printf "%.1f", $2 / 1048576}'; }
 
-printf '%-8s %-8s %-8s %-6s %-8s %-8s %-10s\n' elapsed rss_mb gc_mb fds threads series vanished
+printf '%-8s %-8s %-8s %-6s %-8s %-8s %-6s %-10s\n' elapsed rss_mb gc_mb fds threads series jvms vanished
 start=$(date +%s)
 first_rss=$(rss); max_rss=$first_rss; max_fds=0; max_threads=0; min_rss=$first_rss
 rows=()
@@ -83,7 +86,7 @@ while :; do
   [ "$r" -gt "$max_rss" ] && max_rss=$r; [ "$r" -lt "$min_rss" ] && min_rss=$r
   [ "$f" -gt "$max_fds" ] && max_fds=$f; [ "$t" -gt "$max_threads" ] && max_threads=$t
   [ "$elapsed" -eq 0 ] && { first_fds=$f; first_threads=$t; }
-  printf '%-8s %-8s %-8s %-6s %-8s %-8s %-10s\n' "${elapsed}s" "$r" "$(gc_heap)" "$f" "$t" "$(series)" "$(vanished)"
+  printf '%-8s %-8s %-8s %-6s %-8s %-8s %-6s %-10s\n' "${elapsed}s" "$r" "$(gc_heap)" "$f" "$t" "$(series)" "$(jvms)" "$(vanished)"
   [ "$elapsed" -ge "$seconds" ] && break
   sleep "$sample"
 done
@@ -95,6 +98,9 @@ echo "binary: $bin; host: $(nproc) cores, $(uname -r); $(date -u +%Y-%m-%dT%H:%M
 echo "rss_mb start $first_rss end $r min $min_rss max $max_rss; fds start $first_fds end $f max $max_fds; threads start $first_threads end $t max $max_threads"
 echo "scrapes ok $((ok1 + ok2)) failed $((bad1 + bad2)); exception lines in the daemon log: $exceptions"
 status=0
+# The long-lived JVM must have lived, and be reported, to the end: a soak without its JVM proves little.
+kill -0 "$long_jvm" 2>/dev/null || { echo "the long-lived JVM died: $(tail -3 "$work/jvm.out")"; status=1; }
+curl -sf "http://127.0.0.1:$port/metrics" | grep -q "^mapsexporter_process_info{pid=\"$long_jvm\"" || { echo "the long-lived JVM $long_jvm is not reported"; status=1; }
 [ "$exceptions" -eq 0 ] || { grep -E -m5 'Exception|   at ' "$work/daemon.log"; status=1; }
 [ $((bad1 + bad2)) -le 2 ] || status=1
 exit $status
