@@ -53,11 +53,12 @@ pids+=($!)
 # JVM churn: one long-lived JVM, and one more started and killed every ~20 s.
 mkdir -p "$work/classes"
 "$jdk/bin/javac" -d "$work/classes" tests/workloads/Workload.java
+# (Under set -e a subshell stops at the first failing command: `wait` on the killed JVM returns 143, hence || true.)
 # Workload keeps 32 MiB of 1 MiB arrays live (humongous for G1): smaller heaps die of OutOfMemoryError at start.
 "$jdk/bin/java" -Xmx256m -cp "$work/classes" Workload 20 >"$work/jvm.out" 2>&1 &
 long_jvm=$!
 pids+=($!)
-( while :; do "$jdk/bin/java" -Xmx128m -cp "$work/classes" Workload 5 >/dev/null 2>&1 & j=$!; sleep 20; kill "$j"; wait "$j" 2>/dev/null; done ) >/dev/null 2>&1 &
+( while :; do "$jdk/bin/java" -Xmx128m -cp "$work/classes" Workload 5 >/dev/null 2>&1 & j=$!; sleep 20; kill "$j"; wait "$j" 2>/dev/null || true; done ) >/dev/null 2>&1 &
 pids+=($!)
 # Scrapers: two loops, /metrics every 0.25 s each, counting failures.
 for s in 1 2; do
