@@ -128,10 +128,12 @@ if want sidebyside; then
 fi
 
 if want footprint; then
-  say "footprint: AOT daemon, 20 JVMs; A alone at 15s for ${FOOTPRINT_SECONDS:-300} s (idle RSS, CPU), then B alone at 100ms for 1,000 scans (growth)"
+  say "footprint: AOT daemon, 20 JVMs; A alone at 15s ${FOOTPRINT_A_FLAGS:-} for ${FOOTPRINT_SECONDS:-300} s (idle RSS, CPU), then B alone at 100ms for 1,000 scans (growth)"
   BIN=$(aot_binary)
   self() { curl -fsS "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
-  "$BIN" --web.listen-address 127.0.0.1:19135 --scan-interval 15s --include-app BenchWorkload >"$WORK/a.log" 2>&1 &
+  # FOOTPRINT_A_FLAGS: extra flags for A (e.g. --scan.smaps-interval=1m); FOOTPRINT_SKIP_B=1: A only.
+  # shellcheck disable=SC2086
+  "$BIN" --web.listen-address 127.0.0.1:19135 --scan-interval 15s --include-app BenchWorkload ${FOOTPRINT_A_FLAGS:-} >"$WORK/a.log" 2>&1 &
   A=$!; PIDS_TO_KILL+=("$A")
   wait_http http://127.0.0.1:19135/metrics
   curl -fsS http://127.0.0.1:19135/metrics | grep -E '^mapsexporter_scanned_processes'
@@ -150,22 +152,24 @@ if want footprint; then
   # Baseline in the same run: the kernel's cost of the same 20 smaps, as cat reads them, per 15 s.
   ( time -p bash -c 'for r in $(seq 10); do for p in "$@"; do cat /proc/$p/smaps >/dev/null; done; done' _ "${JVMS[@]}" ) 2>&1 | awk '/^user|^sys/ { t += $2 } END { printf "baseline: cat of the 20 smaps, user+sys %.1f ms per round = %.3f%% of one core at one round per 15 s\n", t * 100, t * 100 / 15000 * 100 }'
 
-  "$BIN" --web.listen-address 127.0.0.1:19136 --scan-interval 100ms --include-app BenchWorkload --log.level debug >"$WORK/b.log" 2>&1 &
-  B=$!; PIDS_TO_KILL+=("$B")
-  wait_http http://127.0.0.1:19136/metrics
-  next=100
-  for _ in $(seq 1200); do
-    n=$(grep -c 'Scan [0-9]* took' "$WORK/b.log" || true)
-    if [ "$n" -ge "$next" ]; then
-      echo "B scans=$n rss=$(rss_kb $B)kB gc_heap=$(self http://127.0.0.1:19136 mapsexporter_self_gc_heap_bytes) gc_committed=$(self http://127.0.0.1:19136 mapsexporter_self_gc_committed_bytes)"
-      next=$((next + 100))
-    fi
-    [ "$n" -ge 1000 ] && break
-    sleep 0.5
-  done
-  echo "B status: $(grep -E 'VmRSS|VmHWM|RssAnon|RssFile' /proc/$B/status | tr -s ' \n' ' ')"
-  grep 'Scan [0-9]* took' "$WORK/b.log" | sed -n '100p;1000p;$p' | sed 's/^/B /'
-  stop "$B"
+  if [ -z "${FOOTPRINT_SKIP_B:-}" ]; then
+    "$BIN" --web.listen-address 127.0.0.1:19136 --scan-interval 100ms --include-app BenchWorkload --log.level debug >"$WORK/b.log" 2>&1 &
+    B=$!; PIDS_TO_KILL+=("$B")
+    wait_http http://127.0.0.1:19136/metrics
+    next=100
+    for _ in $(seq 1200); do
+      n=$(grep -c 'Scan [0-9]* took' "$WORK/b.log" || true)
+      if [ "$n" -ge "$next" ]; then
+        echo "B scans=$n rss=$(rss_kb $B)kB gc_heap=$(self http://127.0.0.1:19136 mapsexporter_self_gc_heap_bytes) gc_committed=$(self http://127.0.0.1:19136 mapsexporter_self_gc_committed_bytes)"
+        next=$((next + 100))
+      fi
+      [ "$n" -ge 1000 ] && break
+      sleep 0.5
+    done
+    echo "B status: $(grep -E 'VmRSS|VmHWM|RssAnon|RssFile' /proc/$B/status | tr -s ' \n' ' ')"
+    grep 'Scan [0-9]* took' "$WORK/b.log" | sed -n '100p;1000p;$p' | sed 's/^/B /'
+    stop "$B"
+  fi
 fi
 
 if want scan || want sidebyside || want footprint; then stop "${JVMS[@]}"; fi
