@@ -74,6 +74,12 @@ public sealed class ThreadStateCacheTests
         Assert.Equal(2, names);
 
         program.StopThread(1);
+        // pthread_join returns once the kernel clears the thread's TID, a moment before its task/ entry goes.
+        for (int i = 0; i < 200 && Directory.Exists($"/proc/{program.Pid}/task/{tid}"); i++)
+        {
+            Thread.Sleep(5);
+        }
+
         report = inspector.Inspect(program.Pid, exact: true);
         Assert.Equal(1, report.Threads);
         Assert.Equal(1, inspector.Threads.ThreadCount(program.Pid));
