@@ -22,6 +22,9 @@ internal static class DaemonCommand
             return ExitUsage;
         }
 
+        // Before the host starts its threads, so no arena has grown under the dynamic threshold yet.
+        bool mallocPinned = MallocTuning.PinMmapThreshold();
+
         // Start-up failures that are not settings (the port is taken) are logged through this one.
         Log.Logger = DaemonLogging.Configure(new LoggerConfiguration(), new LogOptions(), SystemdHelpers.IsSystemdService()).CreateLogger();
         try
@@ -32,6 +35,11 @@ internal static class DaemonCommand
             await app.StartAsync();
             ICollection<string>? addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
             app.Logger.LogInformation("Listening on {Addresses}", string.Join(", ", addresses ?? []));
+            if (!mallocPinned)
+            {
+                app.Logger.LogDebug("The C library did not take mallopt(M_MMAP_THRESHOLD); large blocks follow its dynamic threshold");
+            }
+
             await app.WaitForShutdownAsync();
             return 0;
         }
