@@ -53,7 +53,7 @@ public sealed class ScanCostControl : IDisposable
             return Done(inspector.Inspect(pid, useSmaps: false, warn, expectedStartTicks: startTicks), ScanMode.Maps, null, null);
         }
 
-        if (_options.SmapsInterval > TimeSpan.Zero && _last.TryGetValue(key, out LastRead? last) && now - last.At < _options.SmapsInterval)
+        if (_options.SmapsInterval > TimeSpan.Zero && _last.TryGetValue(key, out LastRead? last) && now - last.At < _options.SmapsInterval - Slack(_options.SmapsInterval))
         {
             MemoryReport fresh = inspector.Inspect(pid, useSmaps: false, warn, expectedStartTicks: startTicks);
             return Done(WithResidentOf(fresh, last.Report), ScanMode.MapsCached, last.Totals, last.At);
@@ -91,6 +91,12 @@ public sealed class ScanCostControl : IDisposable
         CostControlledRead Done(MemoryReport r, ScanMode mode, ResidentTotals? totals, DateTimeOffset? at) =>
             new(r, mode, Stopwatch.GetElapsedTime(started), totals, at);
     }
+
+    /// <summary>
+    /// How early a read counts as due: a process is read at a slightly different point of each scan and the timer
+    /// jitters, so "59.99 s ago" must not put the read off by a whole scan (75 s instead of 60 at 15 s scans).
+    /// </summary>
+    private static TimeSpan Slack(TimeSpan interval) => TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, interval.Ticks / 10));
 
     /// <summary>Forgets processes the last scan did not see.</summary>
     public void Retain(IReadOnlySet<(int, ulong)> seen)

@@ -155,9 +155,39 @@ public sealed class CostControlTests : IDisposable
         Assert.True(code == 0 && output.Length == 0, output);
     }
 
+    [Fact]
+    public void A_read_due_within_the_timer_jitter_is_not_put_off_a_whole_scan()
+    {
+        using var scanner = new ProcessScanner(new ProcFs(_root), ProcessSelector.All, useSmaps: true, _time, new ScanCostOptions { SmapsInterval = TimeSpan.FromMinutes(1) });
+        Assert.Equal(ScanMode.Smaps, Assert.Single(scanner.Scan().Processes).Mode);
+        _time.Advance(TimeSpan.FromSeconds(45));
+        Assert.Equal(ScanMode.MapsCached, Assert.Single(scanner.Scan().Processes).Mode);
+
+        // The fourth 15 s scan, a little early against the first one's read.
+        _time.Advance(TimeSpan.FromSeconds(14.6));
+        Assert.Equal(ScanMode.Smaps, Assert.Single(scanner.Scan().Processes).Mode);
+    }
+
+    [Fact]
+    public void The_daemon_reads_smaps_at_most_once_a_minute_unless_told_0s_for_every_scan()
+    {
+        Assert.Equal(TimeSpan.FromMinutes(1), new ScanOptions().CostOptions.SmapsInterval);
+        var everyScan = new ScanOptions { ProcFs = _root, SmapsInterval = "0s" };
+        Assert.True(new ScanOptionsValidator().Validate(null, everyScan).Succeeded);
+        Assert.Equal(TimeSpan.Zero, everyScan.CostOptions.SmapsInterval);
+
+        using var scanner = new ProcessScanner(new ProcFs(_root), ProcessSelector.All, useSmaps: true, _time, everyScan.CostOptions);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(ScanMode.Smaps, Assert.Single(scanner.Scan().Processes).Mode);
+            _time.Advance(TimeSpan.FromSeconds(15));
+        }
+    }
+
     [Theory]
-    [InlineData("SmapsInterval", "0s")]
+    [InlineData("SmapsInterval", "-1m")]
     [InlineData("SmapsInterval", "often")]
+    [InlineData("SmapsInterval", "")]
     [InlineData("RollupAboveBytes", "-1")]
     public void Bad_cost_settings_are_refused(string key, string value)
     {
