@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v gdb >/dev/null 2>&1 || need+=(gdb)
+# glibc's symbols: MallocTuningTests reads the daemon's malloc parameters (mp_) with gdb
+dpkg -s libc6-dbg >/dev/null 2>&1 || need+=(libc6-dbg)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v strace >/dev/null 2>&1 || need+=(strace)

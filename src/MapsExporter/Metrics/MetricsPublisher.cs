@@ -102,8 +102,8 @@ internal sealed class MetricsPublisher : IDisposable
 
     public CollectorRegistry Registry { get; } = Prometheus.Metrics.NewCustomRegistry();
 
-    /// <summary>Whether a scan's exposition (and its gzip copy) is ready; once true it stays true.</summary>
-    public bool HasRenderedScrape => Volatile.Read(ref _rendered) is not null;
+    /// <summary>The last scan's exposition and its gzip copy, or null before the first scan.</summary>
+    public RenderedScrape? Rendered => Volatile.Read(ref _rendered);
 
     /// <summary>The snapshot the gauges show now.</summary>
     public ScanSnapshot? Latest { get; private set; }

@@ -48,7 +48,8 @@ public sealed class DegradedPrivilegeTests
             Assert.True(code != 0 && err.Contains("Permission denied", StringComparison.Ordinal), $"CAP_SYS_PTRACE alone opened {refused} (the test proves nothing here): {err}");
         }
 
-        string[] flags = ["--scan-interval=200ms", $"--include-app={MainClass}"];
+        // smaps every scan (not the default once a minute): each scan below is a smaps read under CAP_SYS_PTRACE.
+        string[] flags = ["--scan-interval=200ms", "--scan.smaps-interval=0s", $"--include-app={MainClass}"];
         using Exporter degraded = await Exporter.StartAsync(flags, new Dictionary<string, string> { ["HOME"] = "/nonexistent", ["DOTNET_CLI_HOME"] = "/tmp" }, "setpriv", PtraceOnly);
         using Exporter root = await Exporter.StartAsync(flags);
         // setpriv execs dotnet: the daemon has the launcher's PID. Its only capability is CAP_SYS_PTRACE (bit 19).
