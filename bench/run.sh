@@ -128,32 +128,39 @@ if want sidebyside; then
 fi
 
 if want footprint; then
-  say "footprint: AOT daemon, 20 JVMs; A alone at 15s ${FOOTPRINT_A_FLAGS:-} for ${FOOTPRINT_SECONDS:-300} s (idle RSS, CPU), then B alone at 100ms for 1,000 scans (growth)"
+  say "footprint: AOT daemon, 20 JVMs; A (defaults: smaps at most once a minute) and A0 (--scan.smaps-interval=0s: smaps every scan) side by side at 15s for ${FOOTPRINT_SECONDS:-300} s (idle RSS, CPU), then B alone at 100ms, smaps every scan, for 1,000 scans (growth)"
   BIN=$(aot_binary)
   self() { curl -fsS "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
-  # FOOTPRINT_A_FLAGS: extra flags for A (e.g. --scan.smaps-interval=1m); FOOTPRINT_SKIP_B=1: A only.
+  # FOOTPRINT_A_FLAGS: extra flags for A; FOOTPRINT_SKIP_B=1: A and A0 only.
   # shellcheck disable=SC2086
   "$BIN" --web.listen-address 127.0.0.1:19135 --scan-interval 15s --include-app BenchWorkload ${FOOTPRINT_A_FLAGS:-} >"$WORK/a.log" 2>&1 &
   A=$!; PIDS_TO_KILL+=("$A")
+  "$BIN" --web.listen-address 127.0.0.1:19138 --scan-interval 15s --scan.smaps-interval=0s --include-app BenchWorkload >"$WORK/a0.log" 2>&1 &
+  A0=$!; PIDS_TO_KILL+=("$A0")
   wait_http http://127.0.0.1:19135/metrics
+  wait_http http://127.0.0.1:19138/metrics
   curl -fsS http://127.0.0.1:19135/metrics | grep -E '^mapsexporter_scanned_processes'
   sleep 5
-  a0=$(cpu_ticks $A); t0=$(now_ns)
-  echo "A idle RSS after first scan: $(rss_kb $A) kB"
+  a0=$(cpu_ticks $A); z0=$(cpu_ticks $A0); t0=$(now_ns)
+  echo "A idle RSS after first scan: $(rss_kb $A) kB; A0: $(rss_kb $A0) kB"
   steps=$(( ${FOOTPRINT_SECONDS:-300} / 30 ))
   for s in $(seq "$steps"); do
     sleep 30
-    echo "t=$((s * 30))s A rss=$(rss_kb $A)kB gc_heap=$(self http://127.0.0.1:19135 mapsexporter_self_gc_heap_bytes) allocated=$(self http://127.0.0.1:19135 mapsexporter_self_allocated_bytes_total)"
+    echo "t=$((s * 30))s A rss=$(rss_kb $A)kB gc_heap=$(self http://127.0.0.1:19135 mapsexporter_self_gc_heap_bytes) allocated=$(self http://127.0.0.1:19135 mapsexporter_self_allocated_bytes_total)  A0 rss=$(rss_kb $A0)kB"
   done
-  a1=$(cpu_ticks $A); t1=$(now_ns)
-  awk -v d=$((a1 - a0)) -v ns=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "A cpu %.3f%% of one core over %.0f s (%d ticks)\n", 100 * d / hz / (ns / 1e9), ns / 1e9, d }'
+  a1=$(cpu_ticks $A); z1=$(cpu_ticks $A0); t1=$(now_ns)
+  for r in "A $((a1 - a0))" "A0 $((z1 - z0))"; do
+    set -- $r
+    awk -v n="$1" -v d="$2" -v ns=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%s cpu %.3f%% of one core over %.0f s (%d ticks)\n", n, 100 * d / hz / (ns / 1e9), ns / 1e9, d }'
+  done
   echo "A status: $(grep -E 'VmRSS|VmHWM|RssAnon|RssFile' /proc/$A/status | tr -s ' \n' ' ')"
-  stop "$A"
+  echo "A0 status: $(grep -E 'VmRSS|VmHWM|RssAnon|RssFile' /proc/$A0/status | tr -s ' \n' ' ')"
+  stop "$A" "$A0"
   # Baseline in the same run: the kernel's cost of the same 20 smaps, as cat reads them, per 15 s.
   ( time -p bash -c 'for r in $(seq 10); do for p in "$@"; do cat /proc/$p/smaps >/dev/null; done; done' _ "${JVMS[@]}" ) 2>&1 | awk '/^user|^sys/ { t += $2 } END { printf "baseline: cat of the 20 smaps, user+sys %.1f ms per round = %.3f%% of one core at one round per 15 s\n", t * 100, t * 100 / 15000 * 100 }'
 
   if [ -z "${FOOTPRINT_SKIP_B:-}" ]; then
-    "$BIN" --web.listen-address 127.0.0.1:19136 --scan-interval 100ms --include-app BenchWorkload --log.level debug >"$WORK/b.log" 2>&1 &
+    "$BIN" --web.listen-address 127.0.0.1:19136 --scan-interval 100ms --scan.smaps-interval=0s --include-app BenchWorkload --log.level debug >"$WORK/b.log" 2>&1 &
     B=$!; PIDS_TO_KILL+=("$B")
     wait_http http://127.0.0.1:19136/metrics
     next=100
@@ -192,5 +199,6 @@ fi
 if want scale; then
   say "scale: generated /proc of JVM-like processes with 2,000 mappings (from jdk17-g1-t300-native-churn)"
   dotnet "$BENCH_DLL" gentree "$WORK/proc500" tests/Fixtures/jdk17-g1-t300-native-churn 500 2000
+  sync  # the 710 MB just written: no writeback during the measurement
   BENCH_ROUNDS=5 dotnet "$BENCH_DLL" scale "$WORK/proc500" 100 250 500
 fi

@@ -53,14 +53,21 @@ internal static class GeneratedProcFs
         string aside = dir + ".aside";
         Directory.CreateDirectory(aside);
         var pids = new ProcFs(dir).EnumeratePids().Order().ToList();
-        foreach (int count in args[1..].Select(a => int.Parse(a, CultureInfo.InvariantCulture)).Order().Reverse())
+        // Smallest first, the others moved aside and brought back as the count grows: the first size measured
+        // must not be the one that pays for the page cache just after the tree was written (run.sh syncs first).
+        foreach (int pid in pids)
         {
-            foreach (int pid in pids.Skip(count))
+            Directory.Move(Path.Combine(dir, pid.ToString(CultureInfo.InvariantCulture)), Path.Combine(aside, pid.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        foreach (int count in args[1..].Select(a => int.Parse(a, CultureInfo.InvariantCulture)).Order())
+        {
+            foreach (int pid in pids.Take(count))
             {
-                string from = Path.Combine(dir, pid.ToString(CultureInfo.InvariantCulture));
+                string from = Path.Combine(aside, pid.ToString(CultureInfo.InvariantCulture));
                 if (Directory.Exists(from))
                 {
-                    Directory.Move(from, Path.Combine(aside, pid.ToString(CultureInfo.InvariantCulture)));
+                    Directory.Move(from, Path.Combine(dir, pid.ToString(CultureInfo.InvariantCulture)));
                 }
             }
 
