@@ -16,6 +16,9 @@ public sealed class ExactSources
 
     /// <summary>Whether the process is a JVM (hsperfdata is only looked for there).</summary>
     public bool IsJvm { get; init; }
+
+    /// <summary>What earlier inspections of the same process found behind leftover VMAs; null searches them all.</summary>
+    public ChunkProbes? ChunkProbes { get; init; }
 }
 
 /// <summary>How a category's regions were decided, for the report; the ids are label values.</summary>

@@ -26,15 +26,18 @@ public static class MallocChunkDetector
     /// <summary>
     /// After everything else is classified: chunks merged behind another mapping (a reservation mapped later right
     /// below them) start somewhere inside a leftover VMA. Each page of a small leftover VMA is tried as the first
-    /// chunk; a chain that ends exactly at the VMA's end is malloc's, and the VMA is split there.
+    /// chunk; a chain that ends exactly at the VMA's end is malloc's, and the VMA is split there. With
+    /// <paramref name="cache"/> (a process inspected again), a VMA searched recently with the same bounds is not
+    /// searched again (see <see cref="ChunkProbeCache"/>); the result is the same.
     /// </summary>
-    public static void DetectBehind(MappingTable table, Classification result, IProcessMemory? memory)
+    public static void DetectBehind(MappingTable table, Classification result, IProcessMemory? memory, ChunkProbes? cache = null)
     {
         if (memory is null)
         {
             return;
         }
 
+        cache?.BeginInspection();
         Span<byte> header = stackalloc byte[16];
         int probes = 0;
         for (int i = 0; i < table.Count && probes < MaxProbesPerProcess; i++)
@@ -46,21 +49,69 @@ public static class MallocChunkDetector
                 continue;
             }
 
-            for (ulong start = m.Start + PageSize; start + MinimumChunk <= m.End && probes < MaxProbesPerProcess; start += PageSize)
+            int budget = MaxProbesPerProcess - probes;
+            ulong chainStart = 0;
+            int chunks = 0;
+            if (cache is not null && cache.TryGetRecent(m.Start, m.End, out ulong known))
             {
-                probes++;
-                int chunks = Walk(memory, header, start, m.End, out ulong end);
+                // Charged what the search would have probed before it stopped, so that the VMAs after this one get
+                // the budget they get without the cache, and the same result.
+                int before = known == 0 ? Positions(m) : (int)((known - m.Start) / PageSize);
+                if (known == 0 || before > budget)
+                {
+                    probes += Math.Min(before, budget);
+                    continue;
+                }
+
+                chunks = Walk(memory, header, known, m.End, out ulong end);
                 if (chunks > 0 && end == m.End)
                 {
-                    result.SplitAt(table, i, start, memory);
-                    result.Assign(i + 1, RegionCategory.MallocMmap);
-                    result.MallocMmapChunks += chunks;
-                    i++;
-                    break;
+                    probes += before;
+                    chainStart = known;
                 }
             }
+
+            if (chainStart == 0)
+            {
+                chainStart = Search(memory, header, m, ref probes, out chunks);
+                if (chainStart != 0 || Positions(m) <= budget)
+                {
+                    // Complete: a search cut short by the budget says nothing of the pages it did not try.
+                    cache?.Searched(m.Start, m.End, chainStart);
+                }
+            }
+
+            if (chainStart != 0)
+            {
+                result.SplitAt(table, i, chainStart, memory);
+                result.Assign(i + 1, RegionCategory.MallocMmap);
+                result.MallocMmapChunks += chunks;
+                i++;
+            }
         }
+
+        cache?.EndInspection();
     }
+
+    /// <summary>The first page of <paramref name="m"/> (after its first) where a chain of chunks ends at its end, or 0.</summary>
+    private static ulong Search(IProcessMemory memory, Span<byte> header, Mapping m, ref int probes, out int chunks)
+    {
+        for (ulong start = m.Start + PageSize; start + MinimumChunk <= m.End && probes < MaxProbesPerProcess; start += PageSize)
+        {
+            probes++;
+            chunks = Walk(memory, header, start, m.End, out ulong end);
+            if (chunks > 0 && end == m.End)
+            {
+                return start;
+            }
+        }
+
+        chunks = 0;
+        return 0;
+    }
+
+    /// <summary>How many pages <see cref="Search"/> tries in <paramref name="m"/> when it finds nothing.</summary>
+    private static int Positions(Mapping m) => (int)((m.Size - MinimumChunk) / PageSize);
 
     private static int Walk(IProcessMemory memory, Span<byte> header, ulong at, ulong limit, out ulong end)
     {

@@ -10,9 +10,12 @@ public sealed class ProcessInspector : IDisposable
     private readonly ProcFileReader _reader = new();
     private readonly List<ThreadSample> _threadSamples = [];
 
-    public ProcessInspector(ProcFs procFs)
+    /// <param name="procFs">Where the processes are read.</param>
+    /// <param name="time">The clock of <see cref="ChunkProbes"/>' re-checks (tests pass one they move).</param>
+    public ProcessInspector(ProcFs procFs, TimeProvider? time = null)
     {
         _procFs = procFs;
+        ChunkProbes = new ChunkProbeCache(time);
     }
 
     /// <summary>Checked before every read() of a /proc file: set it to stop a long read (a huge smaps) part-way.</summary>
@@ -33,6 +36,15 @@ public sealed class ProcessInspector : IDisposable
     /// a scan does not re-read every thread's <c>comm</c> and <c>syscall</c>; a fresh inspector reads them all.
     /// </summary>
     public ThreadStateCache Threads { get; } = new();
+
+    /// <summary>
+    /// What exact inspections of the same process found behind its leftover VMAs, so a scan does not search the same
+    /// VMAs page by page again; a fresh inspector searches them all.
+    /// </summary>
+    public ChunkProbeCache ChunkProbes { get; }
+
+    /// <summary>How many reads of the process's memory the last exact <see cref="Inspect"/> made (for tests and the benchmark).</summary>
+    public int LastMemoryReads { get; private set; }
 
     /// <summary>
     /// Why the last <see cref="Inspect"/> could not use an exact method (the process's memory, or the JVM's
@@ -57,6 +69,7 @@ public sealed class ProcessInspector : IDisposable
     public MemoryReport Inspect(int pid, bool useSmaps = true, Action<string>? warn = null, bool exact = true, ulong? expectedStartTicks = null)
     {
         ExactMethodsUnavailable = null;
+        LastMemoryReads = 0;
         ulong startTicks = expectedStartTicks ?? ReadStartTimeTicks(pid);
         string source = ParseMappings(pid, useSmaps, warn);
         if (Table.Count == 0)
@@ -75,7 +88,16 @@ public sealed class ProcessInspector : IDisposable
             ExactMethodsUnavailable = memoryReason ?? perfDataReason;
             // The task listing is the thread count too.
             threads = Guard(pid, "task", () => Threads.Sample(_procFs, pid, startTicks, Table, _reader, _threadSamples));
-            RegionClassifier.Classify(Table, Classification, new ExactSources { Memory = memory, Threads = _threadSamples, PerfData = perfData, IsJvm = isJvm });
+            var sources = new ExactSources
+            {
+                Memory = memory,
+                Threads = _threadSamples,
+                PerfData = perfData,
+                IsJvm = isJvm,
+                ChunkProbes = ChunkProbes.For(pid, startTicks),
+            };
+            RegionClassifier.Classify(Table, Classification, sources);
+            LastMemoryReads = memory?.Reads ?? 0;
         }
         else
         {

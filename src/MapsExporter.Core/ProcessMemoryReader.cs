@@ -52,8 +52,12 @@ public sealed class ProcessMemoryReader : IProcessMemory, IDisposable
         return null;
     }
 
+    /// <summary>How many times <see cref="TryRead"/> was called (for tests and the benchmark).</summary>
+    public int Reads { get; private set; }
+
     public bool TryRead(ulong address, Span<byte> buffer)
     {
+        Reads++;
         if (address > long.MaxValue)
         {
             return false;

@@ -131,6 +131,7 @@ public sealed class ProcessScanner : IDisposable
         _notJvms.Keys.Where(k => !seen.Contains(k)).ToList().ForEach(k => _notJvms.Remove(k));
         _cost.Retain(seen);
         _inspector.Threads.Retain(seen.Select(k => k.Item1).ToHashSet());
+        _inspector.ChunkProbes.Retain(seen.Select(k => k.Item1).ToHashSet());
         return new ScanSnapshot(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), true, null, samples, errors, fallbacks, MaxMapCountReader.TryRead(_procFs))
         {
             ExactMethodsUnavailable = exactUnavailable,

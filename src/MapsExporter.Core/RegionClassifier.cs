@@ -29,7 +29,7 @@ public static class RegionClassifier
         }
 
         LibraryBssAttributor.Attribute(table, result);
-        MallocChunkDetector.DetectBehind(table, result, exact?.Memory);
+        MallocChunkDetector.DetectBehind(table, result, exact?.Memory, exact?.ChunkProbes);
         result.AssignRemainingUnknown();
 
         if (exact is null)
