@@ -24,7 +24,7 @@ public sealed class ProcessScanner : IDisposable
         _selector = selector;
         _useSmaps = useSmaps;
         _time = time ?? TimeProvider.System;
-        _inspector = new ProcessInspector(procFs);
+        _inspector = new ProcessInspector(procFs, _time);
         _cost = new ScanCostControl(procFs, cost, _time);
     }
 
