@@ -200,7 +200,5 @@ if want scale; then
   say "scale: generated /proc of JVM-like processes with 2,000 mappings (from jdk17-g1-t300-native-churn)"
   dotnet "$BENCH_DLL" gentree "$WORK/proc500" tests/Fixtures/jdk17-g1-t300-native-churn 500 2000
   sync  # the 710 MB just written: no writeback during the measurement
-  # Fully optimised code from the first scan, as the AOT daemon runs: under tiered JIT the first size measured
-  # paid for tier-0 code (1,332 ns a mapping at 100 processes against 522 and 495 at 250 and 500).
-  DOTNET_TieredCompilation=0 BENCH_ROUNDS=5 dotnet "$BENCH_DLL" scale "$WORK/proc500" 100 250 500
+  BENCH_ROUNDS=5 dotnet "$BENCH_DLL" scale "$WORK/proc500" 100 250 500
 fi
