@@ -3,7 +3,8 @@
 # As root (smaps, /proc/PID/mem and task/*/syscall of the workloads). Takes about 12 minutes.
 #   bash bench/run.sh                 # everything
 #   bash bench/run.sh overhead scan   # some sections: machine overhead scan sidebyside footprint scrapes scale
-# Needs: .NET 10 SDK, gcc, OpenJDK 17 (javac), wrk, pmap (procps), perl; the seed Perl tool in a snapshot at
+# Needs: .NET 10 SDK, gcc, OpenJDK 17 (javac), wrk, pmap (procps), perl, prometheus-process-exporter (Debian; optional,
+# compared side by side); the seed Perl tool in a snapshot at
 # $SEED_TOOL_REPO (default /work/.mirror/ewirch+javaJniMemUsage/repo: it is run from there, never copied here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -124,7 +125,32 @@ if want sidebyside; then
   measure "javaJniMemUsage.pl PID (maps)" perl "$WORK/seed.pl" "{}"
   measure "mapsexporter report PID (AOT)" "$BIN" report "{}"
   measure "mapsexporter report --maps-only" "$BIN" report "{}" --maps-only
-  if command -v go >/dev/null; then echo "go found: build process-exporter by hand to compare"; else echo "no Go toolchain here (which go: none): process-exporter/node_exporter not built"; fi
+  # A smaps-reading exporter users run today: Debian's prometheus-process-exporter (ncabatoff/process-exporter),
+  # -gather-smaps on by default (it reads smaps_rollup, one record a process) and per-thread stats. It reads /proc
+  # on each scrape; ours on its timer: both as the CPU of the exporter process per scrape or scan.
+  if command -v prometheus-process-exporter >/dev/null; then
+    printf 'process_names:\n  - name: "{{.Comm}}"\n    cmdline:\n    - java .*BenchWorkload\n' >"$WORK/process-exporter.yml"
+    prometheus-process-exporter -config.path "$WORK/process-exporter.yml" -web.listen-address 127.0.0.1:19256 >"$WORK/pe.log" 2>&1 &
+    PE=$!; PIDS_TO_KILL+=("$PE")
+    wait_http http://127.0.0.1:19256/metrics
+    echo "process-exporter $(prometheus-process-exporter -version 2>&1 | head -1): $(curl -fsS http://127.0.0.1:19256/metrics | awk '$1 ~ /^namedprocess_namegroup_num_procs/ { n += $2 } END { print n }') processes tracked"
+    for r in $(seq 5); do
+      t0=$(now_ns); curl -fsS -o /dev/null http://127.0.0.1:19256/metrics; t1=$(now_ns); echo $(( (t1 - t0) / 1000 ))
+    done | median | awk '{ printf "process-exporter scrape, all 20      %8.1f ms (wall, median of 5)\n", $1 / 1000 }'
+    c0=$(cpu_ticks $PE); for _ in $(seq 40); do curl -fsS -o /dev/null http://127.0.0.1:19256/metrics; done; c1=$(cpu_ticks $PE)
+    awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "process-exporter CPU per scrape     %8.1f ms (40 scrapes, %d ticks)\n", 1000 * d / hz / 40, d }'
+    stop "$PE"
+    "$BIN" --web.listen-address 127.0.0.1:19139 --scan-interval 500ms --scan.smaps-interval=0s --include-app BenchWorkload --log.level debug >"$WORK/d.log" 2>&1 &
+    D=$!; PIDS_TO_KILL+=("$D")
+    wait_http http://127.0.0.1:19139/metrics
+    sleep 2
+    n0=$(grep -c 'Scan [0-9]* took' "$WORK/d.log" || true); c0=$(cpu_ticks $D); sleep 20; c1=$(cpu_ticks $D); n1=$(grep -c 'Scan [0-9]* took' "$WORK/d.log" || true)
+    awk -v d=$((c1 - c0)) -v n=$((n1 - n0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "mapsexporter CPU per scan (smaps)   %8.1f ms (%d scans at 500 ms, %d ticks)\n", 1000 * d / hz / n, n, d }'
+    stop "$D"
+  else
+    echo "prometheus-process-exporter not installed (apt-get install prometheus-process-exporter): not compared"
+  fi
+  if command -v go >/dev/null; then echo "go found: build node_exporter by hand to compare"; else echo "no Go toolchain here (which go: none): nothing else built"; fi
 fi
 
 if want footprint; then
