@@ -1,21 +1,47 @@
 using System.Buffers;
+using System.Numerics;
 using Microsoft.Win32.SafeHandles;
 
 namespace MapsExporter.Core;
 
 /// <summary>
 /// Reads a /proc file whole into a reusable buffer. /proc files report a length of 0 and each read of smaps
-/// returns about one page (the kernel's seq_file buffer), so it reads until EOF; the buffer grows from the shared
-/// pool and is kept. <see cref="Cancellation"/> is checked before each read, so a stopping daemon leaves even a
-/// 100,000-mapping smaps within a page of text.
+/// returns about one page (the kernel's seq_file buffer), so it reads until EOF; the buffer grows as needed and is
+/// kept, until <see cref="TrimExcess"/> finds it much larger than anything read since the last trim (one huge
+/// process that came and went must not pin megabytes for the daemon's lifetime). <see cref="Cancellation"/> is
+/// checked before each read, so a stopping daemon leaves even a 100,000-mapping smaps within a page of text.
 /// </summary>
 public sealed class ProcFileReader : IDisposable
 {
+    /// <summary>A buffer up to this size is always kept.</summary>
+    public const int KeptBytes = 1024 * 1024;
+
+    private readonly int _initialSize;
     private byte[] _buffer;
+    private int _largestSinceTrim;
 
     public ProcFileReader(int initialSize = 64 * 1024)
     {
+        _initialSize = initialSize;
         _buffer = ArrayPool<byte>.Shared.Rent(initialSize);
+    }
+
+    /// <summary>Bytes the buffer holds now.</summary>
+    public int Capacity => _buffer.Length;
+
+    /// <summary>
+    /// Shrinks a buffer above <see cref="KeptBytes"/> that is more than twice the largest file read since the last
+    /// call (a scan calls it at its end). The large buffer is dropped, not pooled, so the next collection frees it.
+    /// </summary>
+    public void TrimExcess()
+    {
+        if (_buffer.Length > KeptBytes && _buffer.Length > 2L * _largestSinceTrim)
+        {
+            int size = (int)Math.Max(_initialSize, BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, _largestSinceTrim)));
+            _buffer = ArrayPool<byte>.Shared.Rent(size);
+        }
+
+        _largestSinceTrim = 0;
     }
 
     /// <summary>Largest file it reads; beyond it the read fails instead of growing without bound.</summary>
@@ -40,7 +66,13 @@ public sealed class ProcFileReader : IDisposable
 
                 byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(MaxBytes, _buffer.Length * 2L));
                 _buffer.AsSpan(0, length).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(_buffer);
+                // Small buffers go back to the pool; large ones to the GC, so that the pool does not keep every
+                // size a huge file passed through.
+                if (_buffer.Length <= KeptBytes)
+                {
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                }
+
                 _buffer = larger;
             }
 
@@ -61,6 +93,7 @@ public sealed class ProcFileReader : IDisposable
 
             if (read == 0)
             {
+                _largestSinceTrim = Math.Max(_largestSinceTrim, length);
                 return _buffer.AsSpan(0, length);
             }
 
@@ -70,7 +103,11 @@ public sealed class ProcFileReader : IDisposable
 
     public void Dispose()
     {
-        ArrayPool<byte>.Shared.Return(_buffer);
+        if (_buffer.Length <= KeptBytes)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
+
         _buffer = [];
     }
 }

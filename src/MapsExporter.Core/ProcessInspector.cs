@@ -248,5 +248,8 @@ public sealed class ProcessInspector : IDisposable
     // ESRCH (3) from a task that exited between open and read.
     private static bool IsNoSuchProcess(IOException e) => e.HResult == 3 || e.Message.Contains("No such process", StringComparison.Ordinal);
 
+    /// <summary>Gives back a read buffer grown for a file much larger than any read since the last call (see <see cref="ProcFileReader.TrimExcess"/>).</summary>
+    public void TrimBuffers() => _reader.TrimExcess();
+
     public void Dispose() => _reader.Dispose();
 }

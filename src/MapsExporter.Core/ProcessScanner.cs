@@ -132,6 +132,8 @@ public sealed class ProcessScanner : IDisposable
         _cost.Retain(seen);
         _inspector.Threads.Retain(seen.Select(k => k.Item1).ToHashSet());
         _inspector.ChunkProbes.Retain(seen.Select(k => k.Item1).ToHashSet());
+        // A huge process read once (or gone) does not keep its buffer: the next scan's largest file decides.
+        _inspector.TrimBuffers();
         return new ScanSnapshot(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), true, null, samples, errors, fallbacks, MaxMapCountReader.TryRead(_procFs))
         {
             ExactMethodsUnavailable = exactUnavailable,
