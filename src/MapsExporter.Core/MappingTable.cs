@@ -69,6 +69,21 @@ public sealed class MappingTable
         _items[Count++] = mapping;
     }
 
+    /// <summary>
+    /// Adds <paramref name="header"/> with its smaps sizes and flags, built in its slot: <c>header with { ... }</c>
+    /// copies the 88-byte struct through the stack twice (~4% of the parse's profile samples).
+    /// </summary>
+    internal void Add(in Mapping header, long residentBytes, long proportionalBytes, long swapBytes, VmFlags flags)
+    {
+        if (Count == _items.Length)
+        {
+            Array.Resize(ref _items, _items.Length * 2);
+        }
+
+        _items[Count++] = new Mapping(header.Start, header.End, header.Permissions, header.Offset, header.Device, header.Inode, header.Kind,
+            header.PathId, residentBytes, proportionalBytes, swapBytes, flags);
+    }
+
     internal ref Mapping Last => ref _items[Count - 1];
 
     /// <summary>

@@ -1,4 +1,6 @@
 using System.Buffers.Text;
+using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace MapsExporter.Core;
 
@@ -15,6 +17,16 @@ public static class MapsLineParser
     public static bool LooksLikeHeader(ReadOnlySpan<byte> line)
     {
         // The first '-' at 1 to 16 with only hex digits before it: a scan of at most 17 bytes, not a search of the line.
+        if (line.Length > 16)
+        {
+            // The first 16 bytes' hex digits from one load: the first byte that is not one must be a '-' after at least one.
+            Vector128<byte> head = Vector128.Create(line);
+            Vector128<byte> hex = Vector128.LessThanOrEqual(head - Vector128.Create((byte)'0'), Vector128.Create((byte)9))
+                | Vector128.LessThanOrEqual(head - Vector128.Create((byte)'a'), Vector128.Create((byte)5));
+            int first = BitOperations.TrailingZeroCount(~hex.ExtractMostSignificantBits());
+            return first > 0 && line[first] == (byte)'-';
+        }
+
         int limit = Math.Min(line.Length, 17);
         for (int i = 0; i < limit; i++)
         {

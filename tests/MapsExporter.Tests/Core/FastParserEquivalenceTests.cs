@@ -121,6 +121,96 @@ public sealed class FastParserEquivalenceTests
     }
 
     [Fact]
+    public void Fixed_width_values_header_tests_and_long_lines_give_the_same_outcome()
+    {
+        // 27-byte kept fields with what the kernel never puts in their 8 value columns or after them, and 27-byte VmFlags lines.
+        const string Header = "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n";
+        foreach (string value in (string[])["1 234567", "1234567 ", "    /123", "    :123", "   12/45", "   12:45", "\t\t\t\t1234", "       0", "00000000", "99999999", "   4\u00004"])
+        {
+            foreach (string key in (string[])["Size:", "Rss:", "Pss:", "Swap:", "VmFlags:"])
+            {
+                foreach (string unit in (string[])[" kB", " kb", " MB", "kB ", "  B"])
+                {
+                    string line = $"{key,-16}{value}{unit}";
+                    AssertSameOutcome(Encoding.ASCII.GetBytes(Header + line + "\n" + "Rss:                   4 kB\n"));
+                    AssertSameOutcome(Encoding.ASCII.GetBytes(Header + "Rss:                   4 kB\n" + line));
+                }
+            }
+        }
+
+        AssertSameOutcome(Encoding.ASCII.GetBytes(Header + "Rss:                   4 kB\nVmFlags: rd mr mw me ac sd \n" + Header.Replace("7f0000000000-7f0000001000", "7f0000001000-7f0000002000") + "Rss:                   4 kB\nVmFlags:         12345 kB\n"));
+
+        // Headers as the 16-byte hex test sees them: 16 and 17 digits, a line of exactly 17 bytes, bytes just outside the
+        // digit ranges ('/', ':', '`', 'g', 'A'), a '-' first, a field line starting with a lowercase hex letter.
+        foreach (string header in (string[])["0123456789abcdef-fffffffffffffff0 rw-p 0 00:00 0", "0123456789abcdef0-fffffffffffffff0 rw-p 0 00:00 0", "0123456789abcdef-",
+            "012345678/abcdef-f rw-p 0 00:00 0", "012345678:abcdef-f rw-p 0 00:00 0", "012345678`abcdef-f rw-p 0 00:00 0", "012345678gabcdef-f rw-p 0 00:00 0",
+            "0123456789Abcdef-f rw-p 0 00:00 0", "-0123456789abcdef rw-p 0 00:00 0", "f-ff rw-p 0 00:00 0", "abc:                   4 kB", "abcdef: a field of more than seventeen bytes"])
+        {
+            AssertSameOutcome(Encoding.ASCII.GetBytes(header + "\nRss:                   4 kB\n"));
+            AssertSameOutcome(Encoding.ASCII.GetBytes(Header + "Rss:                   4 kB\n" + header + "\nRss:                   4 kB\n"));
+        }
+
+        // Long lines read 32 bytes at a time: a ':' or a NUL only past the first 32 bytes, paths with spaces, ':' and
+        // " (deleted)", lines of 31 to 33 bytes, and a last line that ends the text without a newline.
+        string[] longLines = ["7f0000000000-7f0000001000 rw-s 00000000 00:01 1234   /memfd:a b (deleted)", "7f0000000000-7f0000001000 rw-p 00000000 00:00 0     /a b/c d\u0000e",
+            "7f0000000000-7f0000001000 rw-p 0 00:00 0", "7f0000000000-7f0000001000 rw-p 0 00:00 0 ", "7f0000000000-7f0000001000 rw-p 0 00:00 0  ",
+            "A_key_of_forty_bytes_that_has_its_colon_: 1", "A_key_of_forty_bytes_that_has_no_colon_at_all_before_its_end"];
+        foreach (string line in longLines)
+        {
+            AssertSameOutcome(Encoding.ASCII.GetBytes(line + "\nRss:                   4 kB\n"));
+            AssertSameOutcome(Encoding.ASCII.GetBytes(Header + "Rss:                   4 kB\n" + line));
+            AssertSameOutcome(Encoding.ASCII.GetBytes(Header + "Rss:                   4 kB\n" + line + "\n" + new string('x', 40)));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Captured_smaps_reordered_or_rewidened_give_the_same_outcome(string fixture)
+    {
+        // Derived from the captures: each record's field lines in reverse order (VmFlags first, kept fields between and
+        // after the ignored ones), every 27-byte field one byte narrower or wider, and the text cut before its last newline.
+        byte[] content = File.ReadAllBytes(RepoPaths.Fixture(fixture, "smaps"));
+        string text = Encoding.Latin1.GetString(content);
+        string[] lines = text.TrimEnd('\n').Split('\n');
+        var reversed = new StringBuilder();
+        var narrower = new StringBuilder();
+        var wider = new StringBuilder();
+        var fields = new List<string>();
+        foreach (string line in lines)
+        {
+            if (line.Length > 0 && line[0] is >= 'a' and <= 'f' or >= '0' and <= '9')
+            {
+                Flush();
+                reversed.Append(line).Append('\n');
+            }
+            else
+            {
+                fields.Add(line);
+            }
+
+            narrower.Append(line.Length == 27 && line[15] == ' ' ? line.Remove(15, 1) : line).Append('\n');
+            wider.Append(line.Length == 27 ? line.Insert(16, " ") : line).Append('\n');
+        }
+
+        Flush();
+        AssertSameOutcome(Encoding.Latin1.GetBytes(reversed.ToString()));
+        AssertSameOutcome(Encoding.Latin1.GetBytes(narrower.ToString()));
+        AssertSameOutcome(Encoding.Latin1.GetBytes(wider.ToString()));
+        AssertSameOutcome(content[..^1]);
+
+        void Flush()
+        {
+            fields.Reverse();
+            foreach (string field in fields)
+            {
+                reversed.Append(field).Append('\n');
+            }
+
+            fields.Clear();
+        }
+    }
+
+    [Fact]
     public void Mutated_captures_give_the_same_mappings_or_the_same_error()
     {
         byte[][] captures = [.. SmapsFixtures.Take(6).Select(File.ReadAllBytes)];
