@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -54,13 +55,7 @@ public static class SmapsParser
             int end, colon;
             if (start <= lastWindow)
             {
-                Vector256<byte> window = Vector256.LoadUnsafe(ref text, (nuint)start);
-                uint newlines = Vector256.Equals(window, Vector256.Create((byte)'\n')).ExtractMostSignificantBits();
-                uint colons = Vector256.Equals(window, Vector256.Create((byte)':')).ExtractMostSignificantBits();
-                if (Vector256.EqualsAny(window, Vector256<byte>.Zero))
-                {
-                    throw Binary(content, source);
-                }
+                Vector256<byte> window = Window(content, ref text, start, source, out uint newlines, out uint colons);
 
                 if ((newlines & KbLineMask) == KbLineNewline)
                 {
@@ -265,6 +260,21 @@ public static class SmapsParser
         VmFlags,
     }
 
+    /// <summary>The 32 bytes at <paramref name="at"/>, with bit masks of their newlines and colons; a NUL among them throws (binary input).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Window(ReadOnlySpan<byte> content, ref byte text, int at, string source, out uint newlines, out uint colons)
+    {
+        Vector256<byte> window = Vector256.LoadUnsafe(ref text, (nuint)at);
+        newlines = Vector256.Equals(window, Vector256.Create((byte)'\n')).ExtractMostSignificantBits();
+        colons = Vector256.Equals(window, Vector256.Create((byte)':')).ExtractMostSignificantBits();
+        if (Vector256.EqualsAny(window, Vector256<byte>.Zero))
+        {
+            throw Binary(content, source);
+        }
+
+        return window;
+    }
+
     /// <summary>A line that does not end in the 32 bytes from its start, or near the end of the text: its end and first ':'.</summary>
     private static int LongLine(ReadOnlySpan<byte> content, string source, int start, out int colon)
     {
@@ -275,13 +285,7 @@ public static class SmapsParser
         colon = -1;
         while (at <= lastWindow)
         {
-            Vector256<byte> window = Vector256.LoadUnsafe(ref text, (nuint)at);
-            uint newlines = Vector256.Equals(window, Vector256.Create((byte)'\n')).ExtractMostSignificantBits();
-            uint colons = Vector256.Equals(window, Vector256.Create((byte)':')).ExtractMostSignificantBits();
-            if (Vector256.EqualsAny(window, Vector256<byte>.Zero))
-            {
-                throw Binary(content, source);
-            }
+            Window(content, ref text, at, source, out uint newlines, out uint colons);
 
             if (newlines != 0)
             {
