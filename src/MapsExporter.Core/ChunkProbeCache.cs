@@ -14,16 +14,13 @@ namespace MapsExporter.Core;
 /// <item>A VMA where a chain was found keeps the chain's start: one walk from there confirms it (and counts the
 /// chunks); when that walk no longer ends at the VMA's end, the VMA is searched again.</item>
 /// <item>VMAs not seen at an inspection are dropped; processes missing from a scan's listing are dropped by
-/// <see cref="Retain"/>, and processes not inspected for <see cref="ForgetAfter"/> at the next inspection.</item>
+/// <see cref="Retain"/> (an inspector without a scanner, the report command's, inspects a process once).</item>
 /// </list>
 /// </summary>
 public sealed class ChunkProbeCache(TimeProvider? time = null)
 {
     /// <summary>A remembered result is searched for again once this old.</summary>
     public static readonly TimeSpan RecheckAfter = TimeSpan.FromMinutes(1);
-
-    /// <summary>A process not inspected for this long is forgotten.</summary>
-    public static readonly TimeSpan ForgetAfter = TimeSpan.FromMinutes(10);
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Dictionary<int, ChunkProbes> _processes = [];
@@ -37,22 +34,12 @@ public sealed class ChunkProbeCache(TimeProvider? time = null)
     /// <summary>What is remembered of <paramref name="pid"/> started at <paramref name="startTicks"/>, for one inspection.</summary>
     public ChunkProbes For(int pid, ulong startTicks)
     {
-        long now = _time.GetTimestamp();
-        foreach ((int other, ChunkProbes process) in _processes)
-        {
-            if (_time.GetElapsedTime(process.LastUsed, now) >= ForgetAfter)
-            {
-                _processes.Remove(other);
-            }
-        }
-
         if (!_processes.TryGetValue(pid, out ChunkProbes? probes) || probes.StartTicks != startTicks)
         {
             probes = new ChunkProbes(startTicks, _time);
             _processes[pid] = probes;
         }
 
-        probes.LastUsed = now;
         return probes;
     }
 
@@ -84,8 +71,6 @@ public sealed class ChunkProbes
     }
 
     internal ulong StartTicks { get; }
-
-    internal long LastUsed { get; set; }
 
     internal int Count => _vmas.Count;
 

@@ -130,8 +130,9 @@ public sealed class ProcessScanner : IDisposable
         _jvms.Keys.Where(k => !seen.Contains(k)).ToList().ForEach(k => _jvms.Remove(k));
         _notJvms.Keys.Where(k => !seen.Contains(k)).ToList().ForEach(k => _notJvms.Remove(k));
         _cost.Retain(seen);
-        _inspector.Threads.Retain(seen.Select(k => k.Item1).ToHashSet());
-        _inspector.ChunkProbes.Retain(seen.Select(k => k.Item1).ToHashSet());
+        HashSet<int> alive = seen.Select(k => k.Item1).ToHashSet();
+        _inspector.Threads.Retain(alive);
+        _inspector.ChunkProbes.Retain(alive);
         // A huge process read once (or gone) does not keep its buffer: the next scan's largest file decides.
         _inspector.TrimBuffers();
         return new ScanSnapshot(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), true, null, samples, errors, fallbacks, MaxMapCountReader.TryRead(_procFs))

@@ -17,7 +17,7 @@ internal static class CommandLineFlags
         new("--scan-interval", "Scan:Interval", "15s", "time between scans, as Prometheus writes durations (500ms, 15s, 1m, 1h30m)"),
         new("--path.procfs", "Scan:ProcFs", "/proc", "procfs mount point (the host's /proc when in a container)"),
         new("--scan.smaps", "Scan:Smaps", "true", "read smaps (resident sizes); false reads maps only, which never stalls the target"),
-        new("--scan.smaps-interval", "Scan:SmapsInterval", "1m", "least time between smaps reads of a process (page-table walks); maps in the scans between keeps the layout fresh, resident figures are kept from the last smaps read; 0s: every scan"),
+        new("--scan.smaps-interval", "Scan:SmapsInterval", Scanning.ScanOptions.DefaultSmapsInterval, "least time between smaps reads of a process (page-table walks); maps in the scans between keeps the layout fresh, resident figures are kept from the last smaps read; 0s: every scan"),
         new("--scan.rollup-above-bytes", "Scan:RollupAboveBytes", "0", "read smaps_rollup (totals) + maps (layout) instead of smaps for processes whose Rss is above this many bytes; 0: never"),
         new("--include-app", "Selection:IncludeApp", "", "regex (anchored) on the app name: only these JVMs"),
         new("--exclude-app", "Selection:ExcludeApp", "", "regex (anchored) on the app name: not these processes"),

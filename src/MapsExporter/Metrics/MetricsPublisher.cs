@@ -169,16 +169,12 @@ internal sealed class MetricsPublisher : IDisposable
     }
 
     /// <summary>The text exposition format (0.0.4) of every family, all from one snapshot.</summary>
-    public async Task WriteAsync(Stream output, CancellationToken cancellationToken) => await WriteAsync(output, gzip: false, cancellationToken);
-
-    /// <summary>As <see cref="WriteAsync(Stream, CancellationToken)"/>; with <paramref name="gzip"/> the bytes are the gzip copy made with the scan.</summary>
-    /// <returns>Whether the bytes written are gzip-compressed.</returns>
-    public async Task<bool> WriteAsync(Stream output, bool gzip, CancellationToken cancellationToken)
+    public async Task WriteAsync(Stream output, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _rendered) is { } rendered)
         {
-            await output.WriteAsync(gzip ? rendered.Gzip : rendered.Text, cancellationToken);
-            return gzip;
+            await output.WriteAsync(rendered.Text, cancellationToken);
+            return;
         }
 
         // Before the first scan: only the self families, rendered now.
@@ -195,7 +191,6 @@ internal sealed class MetricsPublisher : IDisposable
 
         buffer.Position = 0;
         await buffer.CopyToAsync(output, cancellationToken);
-        return false;
     }
 
     private void SetSelf()

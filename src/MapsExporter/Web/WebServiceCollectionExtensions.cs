@@ -34,7 +34,7 @@ internal static class WebServiceCollectionExtensions
             if (publisher.Rendered is not { } rendered)
             {
                 // Before the first scan: the self families, rendered now.
-                await publisher.WriteAsync(context.Response.Body, gzip: false, context.RequestAborted);
+                await publisher.WriteAsync(context.Response.Body, context.RequestAborted);
                 return;
             }
 
