@@ -21,6 +21,9 @@ public sealed class MappingTable
 
     public int Count { get; private set; }
 
+    /// <summary>SmapsParser's record template, kept with the table so that parsing allocates nothing.</summary>
+    internal SmapsRecordTemplate RecordTemplate { get; } = new();
+
     /// <summary>VMAs as the kernel listed them, before any <see cref="SplitAt"/> (what vm.max_map_count limits).</summary>
     public int VmaCount => Count - Splits;
 

@@ -24,10 +24,15 @@ public static class SmapsParser
     // A line's first ':' at 0 (no key), 3, 4 or 7 (the lengths of the keys kept) needs the full test.
     private const uint KeptKeyColons = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 7);
 
+    // A record template is learned from the first of these records whose body fits one (SmapsRecordTemplate).
+    private const int RecordsToLearnFrom = 8;
+
     public static void Parse(ReadOnlySpan<byte> content, MappingTable table, string source)
     {
         table.Clear();
         table.HasSmapsFields = true;
+        SmapsRecordTemplate template = table.RecordTemplate;
+        template.Forget();
 
         int lineNumber = 0;
         int recordLine = 0;
@@ -144,6 +149,26 @@ public static class SmapsParser
                 recordLine = lineNumber;
                 sawRss = sawVmFlags = false;
                 sizeKb = -1;
+
+                // The lines up to VmFlags in one test against the record learned from an earlier one; a body that
+                // differs is read line by line below, as is the one learned from.
+                if (template.Length > 0)
+                {
+                    if (next <= length - template.Length && template.TryMatch(ref text, next, out sizeKb, out long residentKb, out long proportionalKb, out long swapKb))
+                    {
+                        resident = residentKb * 1024;
+                        proportional = proportionalKb * 1024;
+                        swap = swapKb * 1024;
+                        sawRss = template.HasRss;
+                        next += template.Length;
+                        lineNumber += template.Lines;
+                    }
+                }
+                else if (records <= RecordsToLearnFrom && next < length)
+                {
+                    template.TryLearn(content, next);
+                }
+
                 continue;
             }
 
@@ -158,17 +183,8 @@ public static class SmapsParser
             }
 
             // Keys by length, then bytes: most lines (Pss_Dirty, Shared_Clean, Referenced, ...) are skipped on their length.
-            ReadOnlySpan<byte> key = line[..colon];
-            Field field = key.Length switch
-            {
-                3 when key.SequenceEqual("Rss"u8) => Field.Rss,
-                3 when key.SequenceEqual("Pss"u8) => Field.Pss,
-                4 when key.SequenceEqual("Size"u8) => Field.Size,
-                4 when key.SequenceEqual("Swap"u8) => Field.Swap,
-                7 when key.SequenceEqual("VmFlags"u8) => Field.VmFlags,
-                _ => Field.Other,
-            };
-            if (field == Field.Other)
+            SmapsField field = SmapsRecordTemplate.FieldOf(line[..colon]);
+            if (field == SmapsField.Other)
             {
                 continue;
             }
@@ -190,7 +206,7 @@ public static class SmapsParser
                 }
             }
 
-            if (field == Field.VmFlags)
+            if (field == SmapsField.VmFlags)
             {
                 flags = ParseVmFlags(line[at..]);
                 sawVmFlags = true;
@@ -220,14 +236,14 @@ public static class SmapsParser
             long bytes = kb * 1024;
             switch (field)
             {
-                case Field.Rss:
+                case SmapsField.Rss:
                     resident = bytes;
                     sawRss = true;
                     break;
-                case Field.Pss:
+                case SmapsField.Pss:
                     proportional = bytes;
                     break;
-                case Field.Swap:
+                case SmapsField.Swap:
                     swap = bytes;
                     break;
                 default:
@@ -248,16 +264,6 @@ public static class SmapsParser
 
         CheckRecord(content, source, recordLine, pending, sawRss, sawVmFlags, firstHadVmFlags, sizeKb);
         table.Add(pending, resident, proportional, swap, flags);
-    }
-
-    private enum Field : byte
-    {
-        Other,
-        Size,
-        Rss,
-        Pss,
-        Swap,
-        VmFlags,
     }
 
     /// <summary>The 32 bytes at <paramref name="at"/>, with bit masks of their newlines and colons; a NUL among them throws (binary input).</summary>

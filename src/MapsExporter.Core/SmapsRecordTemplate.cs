@@ -1,0 +1,236 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace MapsExporter.Core;
+
+/// <summary>The smaps fields <see cref="SmapsParser"/> keeps; every other key is <see cref="Other"/>.</summary>
+internal enum SmapsField : byte
+{
+    Other,
+    Size,
+    Rss,
+    Pss,
+    Swap,
+    VmFlags,
+}
+
+/// <summary>
+/// The fixed part of a smaps record, learned from one record of the file: the kernel prints the same fields, in the
+/// same order and the same columns, for every mapping ("%-16s%8lu kB", then THPeligible and ProtectionKey as
+/// "%-16s%8u"), so everything between a header and its VmFlags line is the same bytes from record to record but
+/// for the 8 value columns of each line. <see cref="TryMatch"/> checks a whole record body against it with a few
+/// 32-byte compares instead of finding and testing each of its ~24 lines, and reads the kept values from their
+/// columns. A body that differs anywhere (a value of 9 digits, a mutated byte) does not match, and the parser reads
+/// it line by line as before: a match only ever stands for what the line-by-line reading would have found.
+/// </summary>
+internal sealed class SmapsRecordTemplate
+{
+    /// <summary>Lines longer than this are not learned: the template is for the kernel's fixed-width lines.</summary>
+    private const int MaxLines = 64;
+
+    private const int ValueColumn = 16;
+    private const int ValueWidth = 8;
+    private const byte ValueBit = 0x20;
+
+    // Byte i of a body matches when (byte & _mask[i]) == _expected[i]: all its bits for a fixed byte; for a value
+    // column only bit 5, which no newline or NUL has (the only bytes there that would change how the line is read:
+    // its key and ':' are fixed). Kept values are checked further where they are read (TryReadValue).
+    private readonly byte[] _mask = new byte[MaxLines * 32];
+    private readonly byte[] _expected = new byte[MaxLines * 32];
+    private readonly (int Offset, SmapsField Field)[] _kept = new (int, SmapsField)[MaxLines];
+    private int _keptCount;
+
+    /// <summary>Bytes from a header's newline to its VmFlags line; 0 when nothing is learned.</summary>
+    public int Length { get; private set; }
+
+    /// <summary>Lines the body holds.</summary>
+    public int Lines { get; private set; }
+
+    /// <summary>True when the body holds an Rss line.</summary>
+    public bool HasRss { get; private set; }
+
+    public void Forget() => Length = 0;
+
+    /// <summary>The key's field, by its bytes (not including the ':').</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SmapsField FieldOf(ReadOnlySpan<byte> key) => key.Length switch
+    {
+        3 when key.SequenceEqual("Rss"u8) => SmapsField.Rss,
+        3 when key.SequenceEqual("Pss"u8) => SmapsField.Pss,
+        4 when key.SequenceEqual("Size"u8) => SmapsField.Size,
+        4 when key.SequenceEqual("Swap"u8) => SmapsField.Swap,
+        7 when key.SequenceEqual("VmFlags"u8) => SmapsField.VmFlags,
+        _ => SmapsField.Other,
+    };
+
+    /// <summary>
+    /// Learns the body that starts at <paramref name="start"/> (just after a header), if each of its lines up to the
+    /// VmFlags line is a fixed-width field the parser reads the plain way: a key starting with an uppercase letter,
+    /// its ':' and spaces to column 16, a value of spaces and digits in columns 16 to 23, then nothing or " kB".
+    /// A kept field (Size, Rss, Pss, Swap) must end in " kB". Returns false and learns nothing otherwise.
+    /// </summary>
+    public bool TryLearn(ReadOnlySpan<byte> content, int start)
+    {
+        Length = 0;
+        if (!Vector256.IsHardwareAccelerated || !BitConverter.IsLittleEndian)
+        {
+            return false;
+        }
+
+        int at = start;
+        int lines = 0;
+        int kept = 0;
+        bool hasRss = false;
+        while (true)
+        {
+            ReadOnlySpan<byte> rest = content[at..];
+            if (rest.StartsWith("VmFlags:"u8))
+            {
+                break;
+            }
+
+            int newline = rest.IndexOf((byte)'\n');
+            if (lines == MaxLines || newline is not (ValueColumn + ValueWidth or ValueColumn + ValueWidth + 3))
+            {
+                return false;
+            }
+
+            ReadOnlySpan<byte> line = rest[..newline];
+            int colon = line.IndexOf((byte)':');
+            if ((uint)(line[0] - 'A') > 'Z' - 'A' || colon is <= 0 or >= ValueColumn || line[(colon + 1)..ValueColumn].ContainsAnyExcept((byte)' '))
+            {
+                return false;
+            }
+
+            ReadOnlySpan<byte> value = line.Slice(ValueColumn, ValueWidth);
+            if (value.ContainsAnyExceptInRange((byte)' ', (byte)'9') || !TryReadValue(BinaryPrimitives.ReadUInt64LittleEndian(value), out _))
+            {
+                return false;
+            }
+
+            SmapsField field = FieldOf(line[..colon]);
+            bool kb = line.Length == ValueColumn + ValueWidth + 3 && line.EndsWith(" kB"u8);
+            if (field == SmapsField.VmFlags || (field != SmapsField.Other && !kb))
+            {
+                return false;
+            }
+
+            if (field != SmapsField.Other)
+            {
+                _kept[kept++] = (at - start + ValueColumn, field);
+                hasRss |= field == SmapsField.Rss;
+            }
+
+            int offset = at - start;
+            for (int i = 0; i <= newline; i++)
+            {
+                bool valueColumn = i is >= ValueColumn and < ValueColumn + ValueWidth;
+                _mask[offset + i] = valueColumn ? ValueBit : byte.MaxValue;
+                _expected[offset + i] = valueColumn ? ValueBit : rest[i];
+            }
+
+            at += newline + 1;
+            lines++;
+        }
+
+        int length = at - start;
+        if (length < Vector256<byte>.Count)
+        {
+            return false;
+        }
+
+        Lines = lines;
+        _keptCount = kept;
+        HasRss = hasRss;
+        Length = length;
+        return true;
+    }
+
+    /// <summary>
+    /// True when the body at <paramref name="start"/> matches: then the kept fields' values (in kB) are returned as
+    /// the line-by-line reading would have kept them (the last of a repeated key; -1 for a Size the body lacks, 0 for
+    /// the others). The caller has checked that the body lies inside the text.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryMatch(ref byte text, int start, out long sizeKb, out long rssKb, out long pssKb, out long swapKb)
+    {
+        sizeKb = -1;
+        rssKb = pssKb = swapKb = 0;
+        ref byte mask = ref MemoryMarshal.GetArrayDataReference(_mask);
+        ref byte expected = ref MemoryMarshal.GetArrayDataReference(_expected);
+        ref byte body = ref Unsafe.Add(ref text, start);
+        int last = Length - Vector256<byte>.Count;
+
+        Vector256<byte> differences = Vector256<byte>.Zero;
+        for (int i = 0; i < last; i += Vector256<byte>.Count)
+        {
+            differences |= Difference(ref body, ref mask, ref expected, i);
+        }
+
+        differences |= Difference(ref body, ref mask, ref expected, last);
+        if (differences != Vector256<byte>.Zero)
+        {
+            return false;
+        }
+
+        for (int k = 0; k < _keptCount; k++)
+        {
+            (int offset, SmapsField field) = _kept[k];
+            if (!TryReadValue(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, offset)), out long kb))
+            {
+                return false;
+            }
+
+            switch (field)
+            {
+                case SmapsField.Size:
+                    sizeKb = kb;
+                    break;
+                case SmapsField.Rss:
+                    rssKb = kb;
+                    break;
+                case SmapsField.Pss:
+                    pssKb = kb;
+                    break;
+                default:
+                    swapKb = kb;
+                    break;
+            }
+        }
+
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Difference(ref byte body, ref byte mask, ref byte expected, int at) =>
+        (Vector256.LoadUnsafe(ref body, (nuint)at) & Vector256.LoadUnsafe(ref mask, (nuint)at)) ^ Vector256.LoadUnsafe(ref expected, (nuint)at);
+
+    /// <summary>
+    /// The 8 value columns (little-endian, the leftmost column in the low byte): spaces, then at least one digit and
+    /// only digits to the last column, as "%8lu" prints; anything else (a '+', a space between digits, all spaces)
+    /// is false, and the parser reads the line the general way.
+    /// </summary>
+    private static bool TryReadValue(ulong columns, out long kb)
+    {
+        // Every column ' ' to '9' (below 0x80, with bit 5, and below 0x3a); of those only the digits have bit 4.
+        const ulong Ones = 0x0101010101010101UL;
+        ulong digits = columns & (Ones * 0x10);
+        int spaceBits = BitOperations.TrailingZeroCount(digits) - 4;
+        ulong spaceMask = (1UL << spaceBits) - 1;
+        if (((columns | (columns + (Ones * 0x46))) & (Ones * 0x80)) != 0 || (columns & (Ones * 0x20)) != Ones * 0x20
+            || digits == 0 || digits != (Ones * 0x10) << spaceBits || (columns & spaceMask) != ((Ones * 0x20) & spaceMask))
+        {
+            kb = 0;
+            return false;
+        }
+
+        // Eight digits at once (spaces count as leading zeros: ' ' & 0x0f is 0): pairs, then fours, then all eight.
+        ulong value = (columns & 0x0f0f0f0f0f0f0f0fUL) * 2561 >> 8;
+        value = (value & 0x00ff00ff00ff00ffUL) * 6553601 >> 16;
+        kb = (long)((value & 0x0000ffff0000ffffUL) * 42949672960001UL >> 32);
+        return true;
+    }
+}
