@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Diagnostics;
 using System.Numerics;
@@ -23,6 +24,10 @@ public static class SmapsParser
 
     // A line's first ':' at 0 (no key), 3, 4 or 7 (the lengths of the keys kept) needs the full test.
     private const uint KeptKeyColons = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 7);
+
+    // "VmFlags:" as the 8 bytes of a little-endian ulong.
+    private const int VmFlagsKeyLength = 8;
+    private static readonly ulong VmFlagsKey = BinaryPrimitives.ReadUInt64LittleEndian("VmFlags:"u8);
 
     // A record template is learned from the first of these records whose body fits one (SmapsRecordTemplate).
     private const int RecordsToLearnFrom = 8;
@@ -88,12 +93,13 @@ public static class SmapsParser
                 }
                 else
                 {
-                    end = LongLine(content, source, start, out colon);
+                    // A longer line (headers, long VmFlags): on from the next 32 bytes, with the ':' found so far.
+                    end = LongLine(content, source, start + Vector256<byte>.Count, colons == 0 ? -1 : start + BitOperations.TrailingZeroCount(colons), out colon);
                 }
             }
             else
             {
-                end = LongLine(content, source, start, out colon);
+                end = LongLine(content, source, start, -1, out colon);
             }
 
             next = end + 1;
@@ -162,6 +168,21 @@ public static class SmapsParser
                         sawRss = template.HasRss;
                         next += template.Length;
                         lineNumber += template.Lines;
+
+                        // The VmFlags line that ends the body, when it ends within 32 bytes: what the general path
+                        // below would make of it (ParseVmFlags skips the spaces after the ':' itself).
+                        if (next <= lastWindow && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref text, next)) == VmFlagsKey)
+                        {
+                            Window(content, ref text, next, source, out uint newlines, out _);
+                            if (newlines != 0)
+                            {
+                                int vmFlagsEnd = next + BitOperations.TrailingZeroCount(newlines);
+                                flags = ParseVmFlags(content[(next + VmFlagsKeyLength)..vmFlagsEnd]);
+                                sawVmFlags = true;
+                                lineNumber++;
+                                next = vmFlagsEnd + 1;
+                            }
+                        }
                     }
                 }
                 else if (records <= RecordsToLearnFrom && next < length)
@@ -281,14 +302,16 @@ public static class SmapsParser
         return window;
     }
 
-    /// <summary>A line that does not end in the 32 bytes from its start, or near the end of the text: its end and first ':'.</summary>
-    private static int LongLine(ReadOnlySpan<byte> content, string source, int start, out int colon)
+    /// <summary>
+    /// The rest of a line from <paramref name="at"/> (its start, or past the 32 bytes already looked at, which held no
+    /// newline and their first ':' at <paramref name="colonSoFar"/>, or -1): its end and first ':'.
+    /// </summary>
+    private static int LongLine(ReadOnlySpan<byte> content, string source, int at, int colonSoFar, out int colon)
     {
         // Newline, NUL and ':' from the same 32-byte loads (mostly headers, 50 to 120 bytes): one pass, not three.
         ref byte text = ref MemoryMarshal.GetReference(content);
         int lastWindow = content.Length - Vector256<byte>.Count;
-        int at = start;
-        colon = -1;
+        colon = colonSoFar;
         while (at <= lastWindow)
         {
             Window(content, ref text, at, source, out uint newlines, out uint colons);
