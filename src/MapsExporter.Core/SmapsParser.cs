@@ -177,7 +177,11 @@ public static class SmapsParser
                             if (newlines != 0)
                             {
                                 int vmFlagsEnd = next + BitOperations.TrailingZeroCount(newlines);
-                                flags = ParseVmFlags(content[(next + VmFlagsKeyLength)..vmFlagsEnd]);
+                                int value = next + VmFlagsKeyLength;
+                                if (value > lastWindow || !VmFlagsLineReader.TryRead(ref text, value, vmFlagsEnd - value, out flags))
+                                {
+                                    flags = ParseVmFlags(content[value..vmFlagsEnd]);
+                                }
                                 sawVmFlags = true;
                                 lineNumber++;
                                 next = vmFlagsEnd + 1;

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MapsExporter.Core;
 
@@ -42,6 +43,10 @@ internal sealed class SmapsRecordTemplate
     private readonly byte[] _expected = new byte[MaxLines * 32];
     private readonly (int Offset, SmapsField Field)[] _kept = new (int, SmapsField)[MaxLines];
     private int _keptCount;
+
+    // The value columns of Size, Rss, Pss and Swap when each is there once (the kernel's layout): read four at once.
+    private int _sizeAt = -1, _rssAt = -1, _pssAt = -1, _swapAt = -1;
+    private bool _fourOnce;
 
     /// <summary>Bytes from a header's newline to its VmFlags line; 0 when nothing is learned.</summary>
     public int Length { get; private set; }
@@ -144,6 +149,30 @@ internal sealed class SmapsRecordTemplate
 
         Lines = lines;
         _keptCount = kept;
+        _sizeAt = _rssAt = _pssAt = _swapAt = -1;
+        Span<int> seen = stackalloc int[(int)SmapsField.VmFlags - 1];
+        for (int k = 0; k < kept; k++)
+        {
+            (int offset, SmapsField field) = _kept[k];
+            seen[(int)field - 1]++;
+            switch (field)
+            {
+                case SmapsField.Size:
+                    _sizeAt = offset;
+                    break;
+                case SmapsField.Rss:
+                    _rssAt = offset;
+                    break;
+                case SmapsField.Pss:
+                    _pssAt = offset;
+                    break;
+                default:
+                    _swapAt = offset;
+                    break;
+            }
+        }
+
+        _fourOnce = Avx2.IsSupported && seen.IndexOfAnyExcept(1) < 0;
         HasRss = hasRss;
         Length = length;
         return true;
@@ -185,6 +214,11 @@ internal sealed class SmapsRecordTemplate
             return false;
         }
 
+        if (_fourOnce)
+        {
+            return TryReadFour(ref body, out sizeKb, out rssKb, out pssKb, out swapKb);
+        }
+
         for (int k = 0; k < _keptCount; k++)
         {
             (int offset, SmapsField field) = _kept[k];
@@ -210,6 +244,44 @@ internal sealed class SmapsRecordTemplate
             }
         }
 
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="TryReadValue"/> for Size, Rss, Pss and Swap at once, one 8-byte lane each (AVX2): the same test
+    /// (spaces, then digits to the last column) and the same numbers, in a fifth of the instructions.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryReadFour(ref byte body, out long sizeKb, out long rssKb, out long pssKb, out long swapKb)
+    {
+        Vector256<byte> columns = Vector256.Create(
+            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, _sizeAt)),
+            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, _rssAt)),
+            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, _pssAt)),
+            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, _swapAt))).AsByte();
+        Vector256<byte> digits = Vector256.LessThanOrEqual(columns - Vector256.Create((byte)'0'), Vector256.Create((byte)9));
+        Vector256<byte> spaces = Vector256.Equals(columns, Vector256.Create((byte)' '));
+
+        // Every column a digit or a space; in each lane a digit in the last column, and no space after a digit
+        // (a digit's column shifted one to the right must be a digit too).
+        Vector256<ulong> digitLanes = digits.AsUInt64();
+        Vector256<ulong> digitThenSpace = Vector256.AndNot(digitLanes << 8, digitLanes);
+        if ((~(digits | spaces)).AsUInt64() != Vector256<ulong>.Zero || digitThenSpace != Vector256<ulong>.Zero
+            || digitLanes.ExtractMostSignificantBits() != 0b1111)
+        {
+            sizeKb = rssKb = pssKb = swapKb = 0;
+            return false;
+        }
+
+        // Digit values (a space's low nibble is 0), then pairs, fours and eights of digits to numbers.
+        Vector256<byte> values = columns & Vector256.Create((byte)0x0f);
+        Vector256<short> pairs = Avx2.MultiplyAddAdjacent(values, Vector256.Create((short)0x010a).AsSByte());
+        Vector256<int> fours = Avx2.MultiplyAddAdjacent(pairs, Vector256.Create(0x00010064).AsInt16());
+        Vector256<ulong> eights = Avx2.Multiply(fours.AsUInt32(), Vector256.Create(10000UL).AsUInt32()) + (fours.AsUInt64() >>> 32);
+        sizeKb = (long)eights.GetElement(0);
+        rssKb = (long)eights.GetElement(1);
+        pssKb = (long)eights.GetElement(2);
+        swapKb = (long)eights.GetElement(3);
         return true;
     }
 
