@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -109,6 +110,14 @@ public static class MapsLineParser
         }
 
         rest = inodeEnd < 0 ? [] : rest[(inodeEnd + 1)..];
+        mapping = WithPath(start, end, perms, offset, major, minor, inode, rest, table);
+        return null;
+    }
+
+    /// <summary>The mapping, given its fields and what follows the inode's space (the padding and the path, or nothing).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Mapping WithPath(ulong start, ulong end, Permissions perms, ulong offset, ulong major, ulong minor, ulong inode, ReadOnlySpan<byte> rest, MappingTable table)
+    {
         // The kernel pads the path to column 73: a vector search, not a byte loop.
         int path = rest.IndexOfAnyExcept((byte)' ');
         rest = path < 0 ? [] : rest[path..];
@@ -119,8 +128,7 @@ public static class MapsLineParser
 
         MappingKind kind = ClassifyPath(rest, inode);
         int pathId = rest.IsEmpty ? -1 : table.InternPath(rest);
-        mapping = new Mapping(start, end, perms, offset, (uint)((major << 20) | minor), inode, kind, pathId, -1, -1, -1, VmFlags.None);
-        return null;
+        return new Mapping(start, end, perms, offset, (uint)((major << 20) | minor), inode, kind, pathId, -1, -1, -1, VmFlags.None);
     }
 
     private static MappingKind ClassifyPath(ReadOnlySpan<byte> path, ulong inode)
@@ -146,7 +154,7 @@ public static class MapsLineParser
         return inode != 0 || path[0] == (byte)'/' ? MappingKind.File : MappingKind.NamedAnonymous;
     }
 
-    private static bool TryParsePermissions(ReadOnlySpan<byte> text, out Permissions perms)
+    internal static bool TryParsePermissions(ReadOnlySpan<byte> text, out Permissions perms)
     {
         perms = Permissions.None;
         if ((text[0] != (byte)'r' && text[0] != (byte)'-') || (text[1] != (byte)'w' && text[1] != (byte)'-')
