@@ -434,7 +434,10 @@ public static class SmapsParser
             uint name = (uint)((value[i] << 8) | value[i + 1]);
             int slot = (int)(((name * FlagHashMultiplier) & 0xffff) >> 12);
             flags |= (VmFlags)(FlagNames[slot] == name ? FlagValues[slot] : 0);
-            i += 2;
+
+            // On to the space after the word: a one-letter word's is its second byte (found by a mutation test; the
+            // word after it was skipped).
+            i++;
             while (i < value.Length && value[i] != (byte)' ')
             {
                 i++;

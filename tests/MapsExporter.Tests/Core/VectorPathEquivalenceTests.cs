@@ -1,0 +1,194 @@
+using System.Globalization;
+using System.Text;
+using MapsExporter.Tests.Support;
+
+namespace MapsExporter.Tests.Core;
+
+/// <summary>
+/// The vector readers of a header line (MapsLineVectorParser: 64 bytes, every field placed from digit masks) and of a
+/// VmFlags line (VmFlagsLineReader: names gathered into 16-bit lanes) against the line-at-a-time reference parser.
+/// Each altered line sits in the last of six records of a real capture (their ranges moved to 4 KiB each at 0x1000
+/// to 0xb000, Size lines to match), so the record template is learned and matching (the VmFlags reader runs only
+/// after a matched body), at least 64 bytes follow every header (the header reader runs only then), and a header's
+/// own range decides whether the text parses; other inputs reach the general readers, which
+/// FastParserEquivalenceTests covers.
+/// </summary>
+public sealed class VectorPathEquivalenceTests
+{
+    private static readonly string[] Records = FirstRecords("jdk17-g1-xmx512m-t20", 6);
+    private const int Last = 5;
+
+    [Fact]
+    public void Header_fields_of_every_width_and_form_give_the_same_outcome()
+    {
+        // Each field at widths around what the masks and the vector conversions take (16 hex digits, 3 and 5 device
+        // digits, 16 inode digits), in forms the kernel never prints, and lines ending at and around 32 and 64 bytes.
+        string[] starts = ["7f0000003000", "10000", "0000000000010000", "00000000000010000", "ffffffffff600000", "7F0000003000", "7f000000300g", "1", ""];
+        string[] ends = ["7f0000004000", "7f0000003000", "7f0000002fff", "ffffffffff601000", "ffffffffffffffff", "1ffffffffffffffff", "7f00000040000", "7f000000400G", ""];
+        string[] permissions = ["rw-p", "r-xp", "---p", "rwxs", "rw-x", "rw-", "rw-pp", "RW-P"];
+        string[] offsets = ["00000000", "0", "0000000000000000", "00000000000000000", "0001a000", "0001A000", "", "x"];
+        string[] devices = ["00:00", "fe:00", "fff:fffff", "1000:00", "00:100000", "0:0", "fe00", ":00", "00:", "FE:00", "fe::00"];
+        string[] inodes = ["0", "1234567", "1234567890123456", "12345678901234567", "1234567890123456789", "12345678901234567890", "+1", "-1", "01", "1x", ""];
+        string[] tails = ["", " ", "  ", "                          /usr/lib/x86_64-linux-gnu/libc.so.6", " [heap]", " /a b (deleted)", "\t/x"];
+
+        foreach (string start in starts)
+        {
+            foreach (string end in ends)
+            {
+                AssertHeader($"{start}-{end} rw-p 00000000 00:00 0 ");
+            }
+        }
+
+        foreach (string perms in permissions)
+        {
+            foreach (string offset in offsets)
+            {
+                AssertHeader($"7f0000003000-7f0000004000 {perms} {offset} 00:00 0 ");
+            }
+        }
+
+        foreach (string device in devices)
+        {
+            foreach (string inode in inodes)
+            {
+                foreach (string tail in tails)
+                {
+                    AssertHeader($"7f0000003000-7f0000004000 r--p 00000000 {device} {inode}{tail}");
+                }
+            }
+        }
+
+        // The line's end around the 32nd and 64th byte: the masks stop there, the next line's bytes must not count.
+        for (int padding = 0; padding < 40; padding++)
+        {
+            AssertHeader("7f0000003000-7f0000004000 r--p 00000000 fe:00 12" + new string('3', padding % 20) + new string(' ', padding));
+            AssertHeader("c000-d000 r--p 0 0:0 " + new string('1', Math.Max(1, padding)));
+        }
+    }
+
+    [Fact]
+    public void Every_byte_of_a_header_replaced_gives_the_same_outcome()
+    {
+        string header = "7f0000003000-7f0000004000" + Records[2][Records[2].IndexOf(' ', StringComparison.Ordinal)..Records[2].IndexOf('\n', StringComparison.Ordinal)];
+        byte[] replacements = [0, (byte)'\n', (byte)' ', (byte)'-', (byte)':', (byte)'0', (byte)'9', (byte)'a', (byte)'f', (byte)'g', (byte)'A', (byte)'x', (byte)'+', 0x7f, 0xff];
+        for (int i = 0; i < header.Length; i++)
+        {
+            foreach (byte replacement in replacements)
+            {
+                byte[] bytes = Encoding.Latin1.GetBytes(header);
+                bytes[i] = replacement;
+                AssertHeader(Encoding.Latin1.GetString(bytes));
+            }
+        }
+    }
+
+    [Fact]
+    public void VmFlags_values_of_every_form_give_the_same_outcome()
+    {
+        // The kernel's form with 0 to 12 flags (the vector reader takes up to 10), names kept and not, and the forms it
+        // must leave to the general reader: other spacing, names of one or three letters, a line past 32 bytes.
+        string[] names = ["rd", "wr", "ex", "mr", "mw", "me", "ac", "nr", "nh", "sd", "gd", "hg", "ht", "lo", "dd", "um", "uw", "sl", "mt", "ss", "0d", "dS"];
+        var random = new Random(20261202);
+        for (int count = 0; count <= 12; count++)
+        {
+            for (int sample = 0; sample < 20; sample++)
+            {
+                string flags = string.Concat(Enumerable.Range(0, count).Select(_ => names[random.Next(names.Length)] + " "));
+                AssertVmFlags(" " + flags);
+                AssertVmFlags(" " + flags.TrimEnd());
+                AssertVmFlags("  " + flags);
+                AssertVmFlags(flags);
+                AssertVmFlags(" " + flags.Replace(" ", "  ", StringComparison.Ordinal));
+            }
+        }
+
+        foreach (string value in (string[])[" ", "", " r ", " rd  ", " rdx ", " r d ", " ac\t", " ac ac ac ", " a\u00e9 ", " \u00e9\u00e9 ", " ac nh gd sd hg ht lo dd nr ac ", " ac nh gd sd hg ht lo dd nr ac nh "])
+        {
+            AssertVmFlags(value);
+        }
+    }
+
+    [Fact]
+    public void Every_byte_of_a_VmFlags_line_replaced_gives_the_same_outcome()
+    {
+        string line = "VmFlags: rd wr mr mw me ac nh gd sd ";
+        byte[] replacements = [0, (byte)'\n', (byte)' ', (byte)':', (byte)'a', (byte)'c', (byte)'g', (byte)'V', 0x7f, 0xff];
+        for (int i = 0; i < line.Length; i++)
+        {
+            foreach (byte replacement in replacements)
+            {
+                byte[] bytes = Encoding.Latin1.GetBytes(line);
+                bytes[i] = replacement;
+                AssertRecord(record => record[..record.LastIndexOf("VmFlags:", StringComparison.Ordinal)] + Encoding.Latin1.GetString(bytes) + "\n");
+            }
+        }
+    }
+
+    /// <summary>The last record under <paramref name="header"/>, its Size line set to the header's range when that reads as one.</summary>
+    private static void AssertHeader(string header) => AssertRecord(record =>
+    {
+        string body = record[(record.IndexOf('\n', StringComparison.Ordinal) + 1)..];
+        string[] range = header.Split(' ')[0].Split('-');
+        if (range.Length == 2 && ulong.TryParse(range[0], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong start)
+            && ulong.TryParse(range[1], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong end) && end >= start && (end - start) / 1024 < 100_000_000)
+        {
+            body = WithSize(body, (end - start) / 1024);
+        }
+
+        return header + "\n" + body;
+    });
+
+    private static void AssertVmFlags(string value) =>
+        AssertRecord(record => record[..record.LastIndexOf("VmFlags:", StringComparison.Ordinal)] + "VmFlags:" + value + "\n");
+
+    /// <summary>The six records with the last one replaced, checked against the reference.</summary>
+    private static void AssertRecord(Func<string, string> replace)
+    {
+        var text = new StringBuilder();
+        string replaced = replace(Records[Last]);
+        for (int i = 0; i < Last; i++)
+        {
+            text.Append(Records[i]);
+        }
+
+        try
+        {
+            SmapsParserEquivalence.AssertSameOutcome(Encoding.Latin1.GetBytes(text.Append(replaced).ToString()));
+        }
+        catch (Xunit.Sdk.XunitException e)
+        {
+            // Which of the many altered records it was, escaped so that it can be pasted into a test.
+            string header = replaced[..replaced.IndexOf('\n', StringComparison.Ordinal)];
+            string vmFlags = replaced[replaced.LastIndexOf("VmFlags:", StringComparison.Ordinal)..];
+            Assert.Fail($"header {Escape(header)}, VmFlags line {Escape(vmFlags)}: {e.Message}");
+        }
+    }
+
+    private static string Escape(string text) => string.Concat(text.Select(c => c is >= ' ' and < '\x7f' ? c.ToString() : $"\\x{(int)c:x2}"));
+
+    /// <summary>The capture's first records, moved to 4 KiB ranges from 0x1000 (their Size lines too).</summary>
+    private static string[] FirstRecords(string fixture, int count)
+    {
+        string text = File.ReadAllText(RepoPaths.Fixture(fixture, "smaps"), Encoding.Latin1);
+        var records = new List<string>();
+        int start = 0;
+        for (int at = text.IndexOf("\nVmFlags:", StringComparison.Ordinal); records.Count < count; at = text.IndexOf("\nVmFlags:", start, StringComparison.Ordinal))
+        {
+            int end = text.IndexOf('\n', at + 1) + 1;
+            string record = text[start..end];
+            ulong low = 0x1000 * (2 * (ulong)records.Count + 1);
+            records.Add(FormattableString.Invariant($"{low:x8}-{low + 0x1000:x8}") + WithSize(record[record.IndexOf(' ', StringComparison.Ordinal)..], 4));
+            start = end;
+        }
+
+        return [.. records];
+    }
+
+    /// <summary>The record text with its Size line printed as the kernel prints it for <paramref name="kb"/>.</summary>
+    private static string WithSize(string text, ulong kb)
+    {
+        int at = text.IndexOf("\nSize:", StringComparison.Ordinal) + 1;
+        int end = text.IndexOf('\n', at);
+        return text[..at] + FormattableString.Invariant($"{"Size:",-16}{kb,8} kB") + text[end..];
+    }
+}
