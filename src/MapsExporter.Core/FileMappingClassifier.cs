@@ -32,6 +32,15 @@ internal static class FileMappingClassifier
                 }
             }
 
+            // What each path's name says, kept with the table's paths across parses: a library has several mappings,
+            // and the same process (or the next JVM) maps the same files scan after scan.
+            List<RegionCategory> byName = table.PathCategories;
+            while (byName.Count <= maxPathId)
+            {
+                string? path = table.PathAt(byName.Count);
+                byName.Add(Categorise(StripDeleted(path), hasExecutableMapping: false));
+            }
+
             for (int i = 0; i < items.Length; i++)
             {
                 ref readonly Mapping m = ref items[i];
@@ -40,8 +49,8 @@ internal static class FileMappingClassifier
                     continue;
                 }
 
-                ReadOnlySpan<char> path = StripDeleted(table.PathOf(m));
-                result.Assign(i, Categorise(path, executable[m.PathId]));
+                RegionCategory category = byName[m.PathId];
+                result.Assign(i, category == RegionCategory.MappedFile && executable[m.PathId] ? RegionCategory.SharedLibrary : category);
             }
         }
         finally

@@ -46,6 +46,11 @@ public sealed class MappingTable
 
     public string? PathOf(in Mapping mapping) => mapping.PathId < 0 ? null : _paths[mapping.PathId];
 
+    internal string PathAt(int pathId) => _paths[pathId];
+
+    /// <summary>FileMappingClassifier's category by each path's name, by path id; dropped with the paths.</summary>
+    internal List<RegionCategory> PathCategories { get; } = [];
+
     public string? PathOf(int index) => PathOf(_items[index]);
 
     public void Clear()
@@ -58,6 +63,7 @@ public sealed class MappingTable
         {
             _paths.Clear();
             _pathIds.Clear();
+            PathCategories.Clear();
             _lastPathLength = -1;
         }
     }
