@@ -25,6 +25,14 @@ public static class SmapsParser
     // A line's first ':' at 0 (no key), 3, 4 or 7 (the lengths of the keys kept) needs the full test.
     private const uint KeptKeyColons = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 7);
 
+    // 32 bytes of 0xff then 32 of 0: loaded from 31 - n, the mask of a line's first n + 1 bytes (to its newline).
+    private static ReadOnlySpan<byte> LineMasks =>
+    [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+
     // "VmFlags:" as the 8 bytes of a little-endian ulong.
     private const int VmFlagsKeyLength = 8;
     private static readonly ulong VmFlagsKey = BinaryPrimitives.ReadUInt64LittleEndian("VmFlags:"u8);
@@ -51,6 +59,10 @@ public static class SmapsParser
         Mapping pending = default;
         long resident = 0, proportional = 0, swap = 0;
         VmFlags flags = VmFlags.None;
+
+        // The last two VmFlags lines read after a matched body (zero: none yet; a line holds at least its newline).
+        Vector256<byte> lastFlagsLine = default, otherFlagsLine = default;
+        VmFlags lastFlags = VmFlags.None, otherFlags = VmFlags.None;
 
         ref byte text = ref MemoryMarshal.GetReference(content);
         int length = content.Length;
@@ -176,15 +188,33 @@ public static class SmapsParser
                         // below would make of it (ParseVmFlags skips the spaces after the ':' itself).
                         if (next <= lastWindow && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref text, next)) == VmFlagsKey)
                         {
-                            Window(content, ref text, next, source, out uint newlines, out _);
+                            Vector256<byte> vmFlagsLine = Window(content, ref text, next, source, out uint newlines, out _);
                             if (newlines != 0)
                             {
+                                // A process has a few distinct VmFlags lines (a stack's, its guard page's, a library's):
+                                // the last two are remembered, the line up to its newline compared whole.
                                 int vmFlagsEnd = next + BitOperations.TrailingZeroCount(newlines);
-                                int value = next + VmFlagsKeyLength;
-                                if (value > lastWindow || !VmFlagsLineReader.TryRead(ref text, value, vmFlagsEnd - value, out flags))
+                                vmFlagsLine &= Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(LineMasks), (nuint)(LineMasks.Length / 2 - 1 - (vmFlagsEnd - next)));
+                                if (vmFlagsLine == lastFlagsLine)
                                 {
-                                    flags = ParseVmFlags(content[value..vmFlagsEnd]);
+                                    flags = lastFlags;
                                 }
+                                else if (vmFlagsLine == otherFlagsLine)
+                                {
+                                    flags = otherFlags;
+                                    (otherFlagsLine, otherFlags, lastFlagsLine, lastFlags) = (lastFlagsLine, lastFlags, vmFlagsLine, flags);
+                                }
+                                else
+                                {
+                                    int value = next + VmFlagsKeyLength;
+                                    if (value > lastWindow || !VmFlagsLineReader.TryRead(ref text, value, vmFlagsEnd - value, out flags))
+                                    {
+                                        flags = ParseVmFlags(content[value..vmFlagsEnd]);
+                                    }
+
+                                    (otherFlagsLine, otherFlags, lastFlagsLine, lastFlags) = (lastFlagsLine, lastFlags, vmFlagsLine, flags);
+                                }
+
                                 sawVmFlags = true;
                                 lineNumber++;
                                 next = vmFlagsEnd + 1;

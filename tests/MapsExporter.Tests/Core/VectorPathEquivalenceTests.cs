@@ -109,6 +109,28 @@ public sealed class VectorPathEquivalenceTests
     }
 
     [Fact]
+    public void VmFlags_lines_repeated_alternating_and_prefixes_of_each_other_give_the_same_outcome()
+    {
+        // The parser remembers the last two VmFlags lines it read after a matched body and reuses their flags for an
+        // identical line: sequences of repeats, alternations, a third line between, and lines that are prefixes of
+        // one another (the same bytes up to a shorter line's newline).
+        string[] values = [" rd wr mr mw me ac ", " rd wr mr mw me ac nh ", " rd wr mr mw me a", " mr mw me nr ", " rd wr mr mw me ac", " rd wr mr mw me ", " mr mw me ac", " mr mw me nh", " mr mw me ac ", " mr mw me nh ", " mr mw me ad", " mr mw me ad "];
+        var random = new Random(7);
+        for (int sample = 0; sample < 300; sample++)
+        {
+            var text = new StringBuilder();
+            for (int i = 0; i < Records.Length; i++)
+            {
+                string record = Records[i];
+                string value = sample % 3 == 0 ? values[(i + sample) % 2] : values[random.Next(values.Length)];
+                text.Append(i == 0 ? record : record[..record.LastIndexOf("VmFlags:", StringComparison.Ordinal)] + "VmFlags:" + value + "\n");
+            }
+
+            SmapsParserEquivalence.AssertSameOutcome(Encoding.Latin1.GetBytes(text.ToString()));
+        }
+    }
+
+    [Fact]
     public void Every_byte_of_a_VmFlags_line_replaced_gives_the_same_outcome()
     {
         string line = "VmFlags: rd wr mr mw me ac nh gd sd ";
