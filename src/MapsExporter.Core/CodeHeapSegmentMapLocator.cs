@@ -55,7 +55,7 @@ internal static class CodeHeapSegmentMapLocator
     {
         for (int i = 0; i < table.Count; i++)
         {
-            Mapping m = table[i];
+            ref readonly Mapping m = ref table[i];
             if (result.IsAssigned(i) || !AnonymousRun.IsAnonymousPrivate(m))
             {
                 continue;
@@ -79,7 +79,7 @@ internal static class CodeHeapSegmentMapLocator
                 continue;
             }
 
-            Mapping before = table[i - 1];
+            ref readonly Mapping before = ref table[i - 1];
             if (before.End != m.Start || !AnonymousRun.IsAnonymousPrivate(before) || !before.IsPrivateReadWrite
                 || (before.Permissions & Permissions.Execute) != 0 || before.Size < committed)
             {

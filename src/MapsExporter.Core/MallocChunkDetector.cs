@@ -145,7 +145,7 @@ public static class MallocChunkDetector
         Span<byte> header = stackalloc byte[16];
         for (int i = 0; i < table.Count; i++)
         {
-            Mapping m = table[i];
+            ref readonly Mapping m = ref table[i];
             if (result.IsAssigned(i) || m.Kind != MappingKind.Anonymous || !m.IsPrivateReadWrite || (m.Permissions & Permissions.Execute) != 0
                 || (m.HasFlag(VmFlags.Known) && !m.HasFlag(VmFlags.Accountable)))
             {
