@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using MapsExporter.Core;
 
@@ -6,9 +5,13 @@ namespace MapsExporter.Benchmarks;
 
 /// <summary>
 /// The overhead ratio in CPU time rather than wall time: on a loaded machine wall time mostly measures the
-/// scheduler, CPU time (user + system, getrusage through <see cref="Process"/>) what this process spent. Runs
-/// read-only and read+parse+classify alternately in blocks of 20 and prints the ratio of their CPU time.
-/// With <c>BENCH_SPLIT=1</c> a read+parse block runs too (parse and classify apart); with <c>BENCH_EXACT=1</c>
+/// scheduler, CPU time (user + system of the benchmark's thread, <see cref="ThreadCpuClock"/>) what it spent. Runs
+/// read-only and read+parse+classify alternately in blocks of 20 and prints the ratio of their CPU time
+/// (<c>ratio</c>), and the ratio of each read+parse+classify to its own read, timed inside the same call
+/// (<c>same_read_ratio</c>: the very same bytes, so the read's own variation, a JVM taking its mmap lock or
+/// touching pages between two reads, cancels out).
+/// With <c>BENCH_SPLIT=1</c> a read+parse block runs too (parse and classify apart), and a parse+classify of a
+/// saved copy with no read before it; with <c>BENCH_EXACT=1</c>
 /// also <see cref="ProcessInspector.Inspect"/> text-only and exact, on one inspector kept across calls as the
 /// daemon keeps it (steady state: buffers grown, per-process caches warm).
 /// </summary>
@@ -23,24 +26,52 @@ internal static class CpuOverhead
         var table = new MappingTable();
         var classification = new Classification();
         using var inspector = new ProcessInspector(new ProcFs());
-        using Process self = Process.GetCurrentProcess();
         foreach (string arg in args)
         {
             int pid = int.Parse(arg, CultureInfo.InvariantCulture);
             string smaps = $"/proc/{pid}/smaps";
-            var read = new Block("read", () => reader.ReadAll(smaps));
-            var full = new Block("full", () =>
+            // Each body calls `mark` where its read ends; the clock is read there, in every body alike.
+            var read = new Block("read", mark =>
             {
-                SmapsParser.Parse(reader.ReadAll(smaps), table, smaps);
+                reader.ReadAll(smaps);
+                mark();
+            });
+            var full = new Block("full", mark =>
+            {
+                ReadOnlySpan<byte> content = reader.ReadAll(smaps);
+                mark();
+                SmapsParser.Parse(content, table, smaps);
                 RegionClassifier.Classify(table, classification);
             });
-            var parse = new Block("parse", () => SmapsParser.Parse(reader.ReadAll(smaps), table, smaps));
-            var text = new Block("inspect_text", () => inspector.Inspect(pid, exact: false));
-            var exactBlock = new Block("inspect_exact", () => inspector.Inspect(pid, exact: true));
+            var parse = new Block("parse", mark =>
+            {
+                ReadOnlySpan<byte> content = reader.ReadAll(smaps);
+                mark();
+                SmapsParser.Parse(content, table, smaps);
+            });
+            // A copy of the text parsed with no read before it: this process's parse speed on its own.
+            byte[] saved = reader.ReadAll(smaps).ToArray();
+            var copy = new Block("copy", mark =>
+            {
+                mark();
+                SmapsParser.Parse(saved, table, smaps);
+                RegionClassifier.Classify(table, classification);
+            });
+            var text = new Block("inspect_text", mark =>
+            {
+                inspector.Inspect(pid, exact: false);
+                mark();
+            });
+            var exactBlock = new Block("inspect_exact", mark =>
+            {
+                inspector.Inspect(pid, exact: true);
+                mark();
+            });
             List<Block> order = [read, full];
             if (split)
             {
                 order.Add(parse);
+                order.Add(copy);
             }
 
             if (exact)
@@ -53,17 +84,20 @@ internal static class CpuOverhead
             {
                 foreach (Block block in order)
                 {
-                    var (u0, s0) = Cpu(self);
                     for (int i = 0; i < 20; i++)
                     {
-                        block.Action();
-                    }
-
-                    var (u1, s1) = Cpu(self);
-                    if (b > 0) // the first round warms up
-                    {
-                        block.User += u1 - u0;
-                        block.System += s1 - s0;
+                        var (u0, s0) = ThreadCpuClock.UserAndSystem();
+                        TimeSpan t0 = ThreadCpuClock.Now();
+                        block.Body(block.Mark);
+                        TimeSpan t2 = ThreadCpuClock.Now();
+                        var (u2, s2) = ThreadCpuClock.UserAndSystem();
+                        if (b > 0) // the first round warms up
+                        {
+                            block.Total += t2 - t0;
+                            block.User += u2 - u0;
+                            block.System += s2 - s0;
+                            block.FirstStep += block.Marked - t0;
+                        }
                     }
                 }
             }
@@ -71,11 +105,11 @@ internal static class CpuOverhead
             double n = blocks * 20;
             double Ms(TimeSpan t) => t.TotalMilliseconds / n;
             Console.WriteLine(FormattableString.Invariant(
-                $"cpu pid={pid} mappings={table.Count} read_ms={Ms(read.Total):F3} (user {Ms(read.User):F3}) full_ms={Ms(full.Total):F3} (user {Ms(full.User):F3}) ratio={full.Total / read.Total:F3} parse_classify_user_ms={Ms(full.User - read.User):F3}"));
+                $"cpu pid={pid} mappings={table.Count} read_ms={Ms(read.Total):F3} (user {Ms(read.User):F3}) full_ms={Ms(full.Total):F3} (user {Ms(full.User):F3}) ratio={full.Total / read.Total:F3} same_read_ratio={full.Total / full.FirstStep:F3} parse_classify_ms={Ms(full.Total - full.FirstStep):F3}"));
             if (split)
             {
                 Console.WriteLine(FormattableString.Invariant(
-                    $"    split pid={pid} parse_user_ms={Ms(parse.User - read.User):F3} classify_user_ms={Ms(full.User - parse.User):F3} parse_ratio={parse.Total / read.Total:F3}"));
+                    $"    split pid={pid} parse_ms={Ms(parse.Total - parse.FirstStep):F3} classify_ms={Ms(full.Total - full.FirstStep - (parse.Total - parse.FirstStep)):F3} parse_ratio={parse.Total / read.Total:F3} parse_same_read_ratio={parse.Total / parse.FirstStep:F3} copy_parse_classify_ms={Ms(copy.Total - copy.FirstStep):F3}"));
             }
 
             if (exact)
@@ -88,18 +122,28 @@ internal static class CpuOverhead
         return 0;
     }
 
-    private static (TimeSpan User, TimeSpan System) Cpu(Process self)
+    private sealed class Block
     {
-        self.Refresh();
-        return (self.UserProcessorTime, self.PrivilegedProcessorTime);
-    }
+        public Block(string name, Action<Action> body)
+        {
+            Name = name;
+            Body = body;
+            Mark = () => Marked = ThreadCpuClock.Now();
+        }
 
-    private sealed class Block(string name, Action action)
-    {
-        public string Name { get; } = name;
-        public Action Action { get; } = action;
+        public string Name { get; }
+
+        public Action<Action> Body { get; }
+
+        public Action Mark { get; }
+
+        public TimeSpan Marked { get; private set; }
+
+        /// <summary>CPU time of the bodies up to their mark: the read.</summary>
+        public TimeSpan FirstStep { get; set; }
         public TimeSpan User { get; set; }
         public TimeSpan System { get; set; }
-        public TimeSpan Total => User + System;
+        /// <summary>CPU time, exact (<see cref="ThreadCpuClock.Now"/>); <see cref="User"/> and <see cref="System"/> apportion about as much.</summary>
+        public TimeSpan Total { get; set; }
     }
 }
