@@ -63,9 +63,11 @@ public static class ThreadStackLocator
         bool byFlag = table.HasSmapsFields && AnyStackFlag(items, result);
         List<int> unclaimed = t_unclaimed ??= [];
         unclaimed.Clear();
+        bool anyClaimed = claimedBy.Count > 0;
         for (int i = 0; i < items.Length; i++)
         {
-            if (claimedBy.ContainsKey(i))
+            // Without stack pointers nothing is claimed: no lookup per mapping.
+            if (anyClaimed && claimedBy.ContainsKey(i))
             {
                 continue;
             }
