@@ -13,11 +13,8 @@ internal static class FileMappingClassifier
     public static void Classify(MappingTable table, Classification result)
     {
         ReadOnlySpan<Mapping> items = table.Items;
-        int maxPathId = -1;
-        foreach (ref readonly Mapping m in items)
-        {
-            maxPathId = Math.Max(maxPathId, m.PathId);
-        }
+        // Every path id is below the table's path count (no pass over the mappings for the largest).
+        int maxPathId = table.PathCount - 1;
 
         // A file with an executable mapping is program code: all of its mappings (text, data, relro) count as library.
         bool[] executable = ArrayPool<bool>.Shared.Rent(maxPathId + 1);

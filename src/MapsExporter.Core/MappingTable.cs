@@ -48,6 +48,9 @@ public sealed class MappingTable
 
     internal string PathAt(int pathId) => _paths[pathId];
 
+    /// <summary>Paths interned so far (kept across parses until there are too many): every path id is below it.</summary>
+    internal int PathCount => _paths.Count;
+
     /// <summary>FileMappingClassifier's category by each path's name, by path id; dropped with the paths.</summary>
     internal List<RegionCategory> PathCategories { get; } = [];
 
