@@ -41,11 +41,13 @@ internal sealed class SmapsRecordTemplate
     // its key and ':' are fixed). Kept values are checked further where they are read (TryReadValue).
     private readonly byte[] _mask = new byte[MaxLines * 32];
     private readonly byte[] _expected = new byte[MaxLines * 32];
-    private readonly (int Offset, SmapsField Field)[] _kept = new (int, SmapsField)[MaxLines];
+    // The value columns of every kept line, and of the last Size, Rss, Pss and Swap (-1: none), by field - 1: the
+    // line-by-line reading keeps the last of a repeated key, and reads every one.
+    private readonly int[] _kept = new int[MaxLines];
+    private readonly int[] _lastAt = new int[4];
     private int _keptCount;
 
-    // The value columns of Size, Rss, Pss and Swap when each is there once (the kernel's layout): read four at once.
-    private int _sizeAt = -1, _rssAt = -1, _pssAt = -1, _swapAt = -1;
+    // Each of the four there once (the kernel's layout): read four at once.
     private bool _fourOnce;
 
     /// <summary>Bytes from a header's newline to its VmFlags line; 0 when nothing is learned.</summary>
@@ -88,7 +90,7 @@ internal sealed class SmapsRecordTemplate
         int at = start;
         int lines = 0;
         int kept = 0;
-        bool hasRss = false;
+        _lastAt.AsSpan().Fill(-1);
         while (true)
         {
             ReadOnlySpan<byte> rest = content[at..];
@@ -111,7 +113,7 @@ internal sealed class SmapsRecordTemplate
             }
 
             ReadOnlySpan<byte> value = line.Slice(ValueColumn, ValueWidth);
-            if (value.ContainsAnyExceptInRange((byte)' ', (byte)'9') || !TryReadValue(BinaryPrimitives.ReadUInt64LittleEndian(value), out _))
+            if (!TryReadValue(BinaryPrimitives.ReadUInt64LittleEndian(value), out _))
             {
                 return false;
             }
@@ -125,8 +127,8 @@ internal sealed class SmapsRecordTemplate
 
             if (field != SmapsField.Other)
             {
-                _kept[kept++] = (at - start + ValueColumn, field);
-                hasRss |= field == SmapsField.Rss;
+                _kept[kept++] = at - start + ValueColumn;
+                _lastAt[(int)field - 1] = at - start + ValueColumn;
             }
 
             int offset = at - start;
@@ -149,31 +151,8 @@ internal sealed class SmapsRecordTemplate
 
         Lines = lines;
         _keptCount = kept;
-        _sizeAt = _rssAt = _pssAt = _swapAt = -1;
-        Span<int> seen = stackalloc int[(int)SmapsField.VmFlags - 1];
-        for (int k = 0; k < kept; k++)
-        {
-            (int offset, SmapsField field) = _kept[k];
-            seen[(int)field - 1]++;
-            switch (field)
-            {
-                case SmapsField.Size:
-                    _sizeAt = offset;
-                    break;
-                case SmapsField.Rss:
-                    _rssAt = offset;
-                    break;
-                case SmapsField.Pss:
-                    _pssAt = offset;
-                    break;
-                default:
-                    _swapAt = offset;
-                    break;
-            }
-        }
-
-        _fourOnce = Avx2.IsSupported && seen.IndexOfAnyExcept(1) < 0;
-        HasRss = hasRss;
+        _fourOnce = Avx2.IsSupported && kept == _lastAt.Length && _lastAt.AsSpan().IndexOf(-1) < 0;
+        HasRss = _lastAt[(int)SmapsField.Rss - 1] >= 0;
         Length = length;
         return true;
     }
@@ -219,32 +198,33 @@ internal sealed class SmapsRecordTemplate
             return TryReadFour(ref body, out sizeKb, out rssKb, out pssKb, out swapKb);
         }
 
+        // Every kept line must read the plain way (a repeated key's first value too), then the last of each is kept.
         for (int k = 0; k < _keptCount; k++)
         {
-            (int offset, SmapsField field) = _kept[k];
-            if (!TryReadValue(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, offset)), out long kb))
+            if (!TryReadValue(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, _kept[k])), out _))
             {
                 return false;
             }
-
-            switch (field)
-            {
-                case SmapsField.Size:
-                    sizeKb = kb;
-                    break;
-                case SmapsField.Rss:
-                    rssKb = kb;
-                    break;
-                case SmapsField.Pss:
-                    pssKb = kb;
-                    break;
-                default:
-                    swapKb = kb;
-                    break;
-            }
         }
 
+        sizeKb = LastValue(ref body, SmapsField.Size, -1);
+        rssKb = LastValue(ref body, SmapsField.Rss, 0);
+        pssKb = LastValue(ref body, SmapsField.Pss, 0);
+        swapKb = LastValue(ref body, SmapsField.Swap, 0);
         return true;
+    }
+
+    /// <summary>The field's last value (its columns already checked), or <paramref name="absent"/>.</summary>
+    private long LastValue(ref byte body, SmapsField field, long absent)
+    {
+        int at = _lastAt[(int)field - 1];
+        if (at < 0)
+        {
+            return absent;
+        }
+
+        TryReadValue(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, at)), out long kb);
+        return kb;
     }
 
     /// <summary>
@@ -254,11 +234,12 @@ internal sealed class SmapsRecordTemplate
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryReadFour(ref byte body, out long sizeKb, out long rssKb, out long pssKb, out long swapKb)
     {
+        ref int at = ref MemoryMarshal.GetArrayDataReference(_lastAt);
         Vector256<byte> columns = Vector256.Create(
-            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, _sizeAt)),
-            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, _rssAt)),
-            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, _pssAt)),
-            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, _swapAt))).AsByte();
+            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, at)),
+            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, Unsafe.Add(ref at, 1))),
+            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, Unsafe.Add(ref at, 2))),
+            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, Unsafe.Add(ref at, 3)))).AsByte();
         Vector256<byte> digits = Vector256.LessThanOrEqual(columns - Vector256.Create((byte)'0'), Vector256.Create((byte)9));
         Vector256<byte> spaces = Vector256.Equals(columns, Vector256.Create((byte)' '));
 
