@@ -31,19 +31,19 @@ internal static class CpuOverhead
             int pid = int.Parse(arg, CultureInfo.InvariantCulture);
             string smaps = $"/proc/{pid}/smaps";
             // Each body calls `mark` where its read ends; the clock is read there, in every body alike.
-            var read = new Block("read", mark =>
+            var read = new Block(mark =>
             {
                 reader.ReadAll(smaps);
                 mark();
             });
-            var full = new Block("full", mark =>
+            var full = new Block(mark =>
             {
                 ReadOnlySpan<byte> content = reader.ReadAll(smaps);
                 mark();
                 SmapsParser.Parse(content, table, smaps);
                 RegionClassifier.Classify(table, classification);
             });
-            var parse = new Block("parse", mark =>
+            var parse = new Block(mark =>
             {
                 ReadOnlySpan<byte> content = reader.ReadAll(smaps);
                 mark();
@@ -51,18 +51,18 @@ internal static class CpuOverhead
             });
             // A copy of the text parsed with no read before it: this process's parse speed on its own.
             byte[] saved = reader.ReadAll(smaps).ToArray();
-            var copy = new Block("copy", mark =>
+            var copy = new Block(mark =>
             {
                 mark();
                 SmapsParser.Parse(saved, table, smaps);
                 RegionClassifier.Classify(table, classification);
             });
-            var text = new Block("inspect_text", mark =>
+            var text = new Block(mark =>
             {
                 inspector.Inspect(pid, exact: false);
                 mark();
             });
-            var exactBlock = new Block("inspect_exact", mark =>
+            var exactBlock = new Block(mark =>
             {
                 inspector.Inspect(pid, exact: true);
                 mark();
@@ -124,14 +124,11 @@ internal static class CpuOverhead
 
     private sealed class Block
     {
-        public Block(string name, Action<Action> body)
+        public Block(Action<Action> body)
         {
-            Name = name;
             Body = body;
             Mark = () => Marked = ThreadCpuClock.Now();
         }
-
-        public string Name { get; }
 
         public Action<Action> Body { get; }
 

@@ -35,7 +35,7 @@ internal static class FileMappingClassifier
             while (byName.Count <= maxPathId)
             {
                 string? path = table.PathAt(byName.Count);
-                byName.Add(Categorise(StripDeleted(path), hasExecutableMapping: false));
+                byName.Add(CategoryByName(StripDeleted(path)));
             }
 
             for (int i = 0; i < items.Length; i++)
@@ -46,6 +46,7 @@ internal static class FileMappingClassifier
                     continue;
                 }
 
+                // A file with an executable mapping is code, whatever its name; the heap memfd and a CDS archive are not.
                 RegionCategory category = byName[m.PathId];
                 result.Assign(i, category == RegionCategory.MappedFile && executable[m.PathId] ? RegionCategory.SharedLibrary : category);
             }
@@ -56,7 +57,8 @@ internal static class FileMappingClassifier
         }
     }
 
-    public static RegionCategory Categorise(ReadOnlySpan<char> path, bool hasExecutableMapping)
+    /// <summary>What the path's name alone says: the Java heap memfd, a CDS archive, a shared object, or a mapped file.</summary>
+    private static RegionCategory CategoryByName(ReadOnlySpan<char> path)
     {
         if (path.StartsWith("/memfd:java_heap", StringComparison.Ordinal))
         {
@@ -69,7 +71,7 @@ internal static class FileMappingClassifier
             return RegionCategory.CdsArchive;
         }
 
-        return hasExecutableMapping || IsSharedObjectName(name) ? RegionCategory.SharedLibrary : RegionCategory.MappedFile;
+        return IsSharedObjectName(name) ? RegionCategory.SharedLibrary : RegionCategory.MappedFile;
     }
 
     public static ReadOnlySpan<char> StripDeleted(string? path)
