@@ -1,10 +1,7 @@
-using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace MapsExporter.Core;
 
@@ -47,6 +44,21 @@ public static class MapsLineParser
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Parses the line of <paramref name="length"/> bytes (without its newline) at <paramref name="start"/> of
+    /// <paramref name="text"/>: by <see cref="MapsLineVectorParser"/> where 64 bytes from its start can be read, else
+    /// (or where that reader declines) by <see cref="TryParse(ReadOnlySpan{byte}, MappingTable, out Mapping)"/>.
+    /// </summary>
+    internal static string? TryParse(ReadOnlySpan<byte> text, int start, int length, MappingTable table, out Mapping mapping)
+    {
+        if (start <= text.Length - MapsLineVectorParser.ReadableBytes && MapsLineVectorParser.TryParse(text, start, length, table, out mapping))
+        {
+            return null;
+        }
+
+        return TryParse(text.Slice(start, length), table, out mapping);
     }
 
     /// <summary>Parses <paramref name="line"/> (without its newline); returns null when it parses, else what is wrong.</summary>
@@ -189,11 +201,6 @@ public static class MapsLineParser
     /// <summary>1 to 16 lowercase hex digits up to <paramref name="terminator"/>, validated and summed in one pass.</summary>
     private static bool TakeHex(ref ReadOnlySpan<byte> rest, byte terminator, out ulong value)
     {
-        if (Ssse3.IsSupported && rest.Length > 16)
-        {
-            return TakeHex16(ref rest, terminator, out value);
-        }
-
         // Digits from a table (0xff: not a lowercase hex digit), not by range tests: addresses mix digits and letters
         // at random, and a branch on which one it is would be mispredicted on about every other byte.
         value = 0;
@@ -217,33 +224,6 @@ public static class MapsLineParser
             return false;
         }
 
-        rest = rest[(end + 1)..];
-        return true;
-    }
-
-    /// <summary>
-    /// <see cref="TakeHex"/> with at least 17 bytes left: the digits among the first 16 from one compare, converted
-    /// together (an address's 12 digits took a table lookup and a branch each, a quarter of the smaps parse).
-    /// </summary>
-    private static bool TakeHex16(ref ReadOnlySpan<byte> rest, byte terminator, out ulong value)
-    {
-        Vector128<byte> text = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(rest));
-        Vector128<byte> fromZero = text - Vector128.Create((byte)'0');
-        Vector128<byte> letter = Vector128.LessThanOrEqual(text - Vector128.Create((byte)'a'), Vector128.Create((byte)5));
-        Vector128<byte> hex = Vector128.LessThanOrEqual(fromZero, Vector128.Create((byte)9)) | letter;
-        int end = BitOperations.TrailingZeroCount(~hex.ExtractMostSignificantBits());
-        if (end == 0 || rest[end] != terminator)
-        {
-            value = 0;
-            return false;
-        }
-
-        // Digit values ('a' is 49 above '0'), moved to the last `end` lanes with zeros before them (a shuffle index with
-        // its top bit set gives 0), then pairs of digits to bytes and the 8 bytes, most significant first, to a number.
-        Vector128<byte> digits = fromZero - (letter & Vector128.Create((byte)('a' - '0' - 10)));
-        Vector128<byte> aligned = Ssse3.Shuffle(digits, Vector128<byte>.Indices + Vector128.Create((byte)(end - 16)));
-        Vector128<short> pairs = Ssse3.MultiplyAddAdjacent(aligned, Vector128.Create(16, 1, 16, 1, 16, 1, 16, 1, 16, 1, 16, 1, 16, 1, 16, (sbyte)1));
-        value = BinaryPrimitives.ReverseEndianness(Sse2.PackUnsignedSaturate(pairs, pairs).AsUInt64().ToScalar());
         rest = rest[(end + 1)..];
         return true;
     }

@@ -11,7 +11,7 @@ namespace MapsExporter.Core;
 /// first 64 bytes give every field's place at once, so the fields no longer wait on each other, and the addresses
 /// and offset are converted in vector registers. Where a line is not in that form (a field longer than the masks
 /// show, a device number of more digits than the kernel prints, an address range the other way round), it answers
-/// nothing and <see cref="MapsLineParser.TryParse"/> reads the line, errors included.
+/// nothing and <see cref="MapsLineParser.TryParse(ReadOnlySpan{byte}, MappingTable, out Mapping)"/> reads the line, errors included.
 /// </summary>
 internal static class MapsLineVectorParser
 {

@@ -9,15 +9,21 @@ public static class MapsParser
         DumpFormatDetector.ThrowIfNotText(content, source);
         int lineNumber = 0;
         ulong previousEnd = 0;
-        foreach (ReadOnlySpan<byte> line in new LineEnumerator(content))
+        int next = 0;
+        while (next < content.Length)
         {
+            // Lines by position, not as spans: the header reader may read past a line's end into the text.
+            int start = next;
+            int newline = content[start..].IndexOf((byte)'\n');
+            int length = newline < 0 ? content.Length - start : newline;
+            next = start + length + 1;
             lineNumber++;
-            if (line.IsEmpty)
+            if (length == 0)
             {
                 continue;
             }
 
-            string? problem = MapsLineParser.TryParse(line, table, out Mapping mapping);
+            string? problem = MapsLineParser.TryParse(content, start, length, table, out Mapping mapping);
             if (problem is not null)
             {
                 throw new ProcParseException(source, lineNumber, problem);

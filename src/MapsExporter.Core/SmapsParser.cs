@@ -144,13 +144,10 @@ public static class SmapsParser
 
                 // Parsed into `pending` itself: a copy from another local, just written field by field, stalled on
                 // store forwarding (~9% of Parse's profile samples).
-                if (start > length - MapsLineVectorParser.ReadableBytes || !MapsLineVectorParser.TryParse(content, start, line.Length, table, out pending))
+                string? problem = MapsLineParser.TryParse(content, start, line.Length, table, out pending);
+                if (problem is not null)
                 {
-                    string? problem = MapsLineParser.TryParse(line, table, out pending);
-                    if (problem is not null)
-                    {
-                        throw Error(content, source, lineNumber, problem);
-                    }
+                    throw Error(content, source, lineNumber, problem);
                 }
 
                 if (pending.Start < previousEnd)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MapsExporter.Core;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Core;
@@ -78,6 +79,29 @@ public sealed class VectorPathEquivalenceTests
                 byte[] bytes = Encoding.Latin1.GetBytes(header);
                 bytes[i] = replacement;
                 AssertHeader(Encoding.Latin1.GetString(bytes));
+            }
+        }
+    }
+
+    [Fact]
+    public void Maps_files_and_every_byte_of_a_maps_line_replaced_parse_as_the_reference_reads_them()
+    {
+        // MapsParser reads its lines through the same header reader: every captured maps whole, and the first six
+        // lines of one with every byte of the third replaced (64 bytes and more follow it, so the reader runs).
+        foreach (string fixture in Directory.GetDirectories(RepoPaths.Fixtures).Where(d => File.Exists(Path.Combine(d, "maps"))))
+        {
+            AssertSameMaps(File.ReadAllBytes(Path.Combine(fixture, "maps")));
+        }
+
+        string[] lines = File.ReadAllLines(RepoPaths.Fixture("jdk17-g1-xmx512m-t20", "maps"), Encoding.Latin1)[..6];
+        byte[] replacements = [0, (byte)'\n', (byte)' ', (byte)'-', (byte)':', (byte)'0', (byte)'9', (byte)'a', (byte)'f', (byte)'g', (byte)'A', (byte)'x', (byte)'+', 0x7f, 0xff];
+        for (int i = 0; i < lines[2].Length; i++)
+        {
+            foreach (byte replacement in replacements)
+            {
+                byte[] bytes = Encoding.Latin1.GetBytes(string.Join('\n', lines) + "\n");
+                bytes[lines[0].Length + lines[1].Length + 2 + i] = replacement;
+                AssertSameMaps(bytes);
             }
         }
     }
@@ -183,6 +207,64 @@ public sealed class VectorPathEquivalenceTests
             string header = replaced[..replaced.IndexOf('\n', StringComparison.Ordinal)];
             string vmFlags = replaced[replaced.LastIndexOf("VmFlags:", StringComparison.Ordinal)..];
             Assert.Fail($"header {Escape(header)}, VmFlags line {Escape(vmFlags)}: {e.Message}");
+        }
+    }
+
+    /// <summary>MapsParser against the reference line parser, line by line: the same mappings and paths, or the same error.</summary>
+    private static void AssertSameMaps(byte[] content)
+    {
+        var paths = new List<string>();
+        var expected = new List<Mapping>();
+        string? expectedError = null;
+        if (content.Contains((byte)0))
+        {
+            expectedError = new ProcParseException("m", 0, "binary data, not a maps or smaps dump").Message;
+        }
+        else
+        {
+            int lineNumber = 0;
+            ulong previousEnd = 0;
+            foreach (string line in Encoding.Latin1.GetString(content).Split('\n'))
+            {
+                lineNumber++;
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+
+                string? problem = ReferenceMapsLineParser.TryParse(Encoding.Latin1.GetBytes(line), paths, out Mapping mapping);
+                problem ??= mapping.Start < previousEnd ? "mappings out of address order or overlapping" : null;
+                if (problem is not null)
+                {
+                    expectedError = new ProcParseException("m", lineNumber, problem).Message;
+                    break;
+                }
+
+                previousEnd = mapping.End;
+                expected.Add(mapping);
+            }
+        }
+
+        var table = new MappingTable();
+        string? error = null;
+        try
+        {
+            MapsParser.Parse(content, table, "m");
+        }
+        catch (ProcParseException e)
+        {
+            error = e.Message;
+        }
+
+        Assert.Equal(expectedError, error);
+        if (error is null)
+        {
+            Assert.Equal(expected.Count, table.Count);
+            for (int i = 0; i < expected.Count; i++)
+            {
+                Assert.Equal(expected[i], table[i]);
+                Assert.Equal(expected[i].PathId < 0 ? null : paths[expected[i].PathId], table.PathOf(i));
+            }
         }
     }
 
