@@ -196,15 +196,14 @@ public static class SmapsParser
                                 {
                                     flags = lastFlags;
                                 }
-                                else if (vmFlagsLine == otherFlagsLine)
-                                {
-                                    flags = otherFlags;
-                                    (otherFlagsLine, otherFlags, lastFlagsLine, lastFlags) = (lastFlagsLine, lastFlags, vmFlagsLine, flags);
-                                }
                                 else
                                 {
                                     int value = next + VmFlagsKeyLength;
-                                    if (value > lastWindow || !VmFlagsLineReader.TryRead(ref text, value, vmFlagsEnd - value, out flags))
+                                    if (vmFlagsLine == otherFlagsLine)
+                                    {
+                                        flags = otherFlags;
+                                    }
+                                    else if (value > lastWindow || !VmFlagsLineReader.TryRead(ref text, value, vmFlagsEnd - value, out flags))
                                     {
                                         flags = ParseVmFlags(content[value..vmFlagsEnd]);
                                     }
