@@ -1,5 +1,9 @@
 using System.Globalization;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Parsing.Smaps;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Benchmarks;
 

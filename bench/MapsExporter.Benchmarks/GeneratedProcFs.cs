@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using MapsExporter.Core;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Benchmarks;
 

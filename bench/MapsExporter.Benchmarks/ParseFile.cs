@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Parsing.Smaps;
 
 namespace MapsExporter.Benchmarks;
 

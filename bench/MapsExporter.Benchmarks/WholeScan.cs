@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using MapsExporter.Core;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Benchmarks;
 

@@ -1,4 +1,9 @@
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.HotSpot;
+using MapsExporter.Core.Parsing;
+using MapsExporter.Core.Parsing.Dumps;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Reporting;
 using SharpFuzz;
 
 namespace MapsExporter.Fuzz;

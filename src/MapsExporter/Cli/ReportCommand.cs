@@ -1,5 +1,9 @@
 using System.Globalization;
-using MapsExporter.Core;
+using MapsExporter.Core.Parsing;
+using MapsExporter.Core.Parsing.Dumps;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Cli;
 

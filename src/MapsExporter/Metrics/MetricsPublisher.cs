@@ -1,4 +1,8 @@
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.Native;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
 using Prometheus;
 
 namespace MapsExporter.Metrics;

@@ -1,5 +1,5 @@
 using MapsExporter.Configuration;
-using MapsExporter.Core;
+using MapsExporter.Core.Scanning;
 using Microsoft.Extensions.Options;
 
 namespace MapsExporter.Scanning;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MapsExporter.Configuration;
-using MapsExporter.Core;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Scanning;
 using MapsExporter.Metrics;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,6 @@
 using MapsExporter.Configuration;
-using MapsExporter.Core;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Scanning;
 using MapsExporter.Metrics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;

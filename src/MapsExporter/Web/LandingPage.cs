@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Web;
 

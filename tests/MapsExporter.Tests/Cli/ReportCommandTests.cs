@@ -1,5 +1,6 @@
 using System.Text.Json;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Scanning;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Cli;

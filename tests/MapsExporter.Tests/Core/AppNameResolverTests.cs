@@ -1,5 +1,5 @@
 using System.Text;
-using MapsExporter.Core;
+using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Tests.Core;
 

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.Native;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Scanning;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Core;

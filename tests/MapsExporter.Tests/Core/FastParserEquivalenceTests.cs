@@ -1,6 +1,7 @@
 using System.Text;
 using CsCheck;
-using MapsExporter.Core;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Parsing.Smaps;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Core;

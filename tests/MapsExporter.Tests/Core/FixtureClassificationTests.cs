@@ -1,5 +1,10 @@
 using System.Text.RegularExpressions;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Parsing.Dumps;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Parsing.Smaps;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Core;

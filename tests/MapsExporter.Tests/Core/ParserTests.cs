@@ -1,5 +1,9 @@
 using System.Text;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Parsing;
+using MapsExporter.Core.Parsing.Dumps;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Parsing.Smaps;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Core;

@@ -1,4 +1,4 @@
-using MapsExporter.Core;
+using MapsExporter.Core.Proc;
 
 namespace MapsExporter.Tests.Core;
 

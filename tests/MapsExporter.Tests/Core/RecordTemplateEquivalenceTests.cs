@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
 using CsCheck;
-using MapsExporter.Core;
+using MapsExporter.Core.Parsing;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Parsing.Smaps;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Core;

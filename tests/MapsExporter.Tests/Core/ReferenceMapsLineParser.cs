@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Text;
-using MapsExporter.Core;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Parsing.Smaps;
 
 namespace MapsExporter.Tests.Core;
 

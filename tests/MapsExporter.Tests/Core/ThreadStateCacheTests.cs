@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying.Native;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Tests.Core;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
-using MapsExporter.Core;
+using MapsExporter.Core.Parsing;
+using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Core;

@@ -1,5 +1,6 @@
 using MapsExporter.Configuration;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying.HotSpot;
+using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Tests.Daemon;
 

@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using MapsExporter.Cli;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.HotSpot;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Daemon;

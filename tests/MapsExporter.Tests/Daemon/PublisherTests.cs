@@ -1,4 +1,7 @@
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
 using MapsExporter.Metrics;
 using MapsExporter.Scanning;
 

@@ -1,5 +1,6 @@
 using System.Text;
-using MapsExporter.Core;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Scanning;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Daemon;

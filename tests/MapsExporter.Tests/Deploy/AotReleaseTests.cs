@@ -1,5 +1,5 @@
 using System.Net;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
 using MapsExporter.Tests.Daemon;
 
 namespace MapsExporter.Tests.Deploy;

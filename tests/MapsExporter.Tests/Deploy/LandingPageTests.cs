@@ -1,4 +1,6 @@
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
 using MapsExporter.Metrics;
 using MapsExporter.Web;
 

@@ -1,6 +1,11 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.Native;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Integration;

@@ -1,4 +1,9 @@
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Parsing.Smaps;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Tests.Integration;
 

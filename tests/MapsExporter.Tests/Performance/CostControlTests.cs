@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Scanning;
 using MapsExporter.Metrics;
 using MapsExporter.Scanning;
 using MapsExporter.Tests.Daemon;

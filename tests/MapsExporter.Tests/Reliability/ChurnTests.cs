@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using MapsExporter.Core;
+using MapsExporter.Core.Parsing;
 using MapsExporter.Tests.Daemon;
 using MapsExporter.Tests.Support;
 

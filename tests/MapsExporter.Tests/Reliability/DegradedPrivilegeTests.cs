@@ -1,5 +1,5 @@
 using System.Globalization;
-using MapsExporter.Core;
+using MapsExporter.Core.Proc;
 using MapsExporter.Tests.Daemon;
 using MapsExporter.Tests.Support;
 

@@ -1,6 +1,11 @@
 using System.Text;
 using CsCheck;
-using MapsExporter.Core;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.HotSpot;
+using MapsExporter.Core.Parsing;
+using MapsExporter.Core.Parsing.Dumps;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Reporting;
 using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Reliability;

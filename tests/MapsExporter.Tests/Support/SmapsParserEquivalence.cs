@@ -1,4 +1,6 @@
-using MapsExporter.Core;
+using MapsExporter.Core.Parsing;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Parsing.Smaps;
 using MapsExporter.Tests.Core;
 
 namespace MapsExporter.Tests.Support;

@@ -1,0 +1,127 @@
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Proc;
+
+namespace MapsExporter.Core.Classifying;
+
+/// <summary>
+/// The category of every mapping of one table, plus the counts the layout reveals. Reused across scans:
+/// <see cref="Reset"/> keeps the arrays.
+/// </summary>
+public sealed class Classification
+{
+    private RegionCategory[] _categories = new RegionCategory[256];
+    private bool[] _assigned = new bool[256];
+
+    public int Count { get; private set; }
+
+    /// <summary>glibc arenas other than the main one.</summary>
+    public int LibcArenas { get; internal set; }
+
+    /// <summary>64 MiB heaps those arenas consist of.</summary>
+    public int LibcArenaHeaps { get; internal set; }
+
+    /// <summary>Thread stacks found, the main thread's <c>[stack]</c> included.</summary>
+    public int ThreadStacks { get; internal set; }
+
+    /// <summary>glibc arenas found from their heap_info headers (empty when found by layout).</summary>
+    public List<ArenaInfo> Arenas { get; } = [];
+
+    /// <summary>Thread stacks by thread-name group (only when the threads' stack pointers were read).</summary>
+    public Dictionary<string, ThreadGroupStacks> ThreadGroups { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Malloc chunks glibc mmapped on their own, found from their headers.</summary>
+    public int MallocMmapChunks { get; internal set; }
+
+    /// <summary>Exact methods that could not be used for this process, and fell back to layout rules.</summary>
+    public HashSet<DecisionMethod> Fallbacks { get; } = [];
+
+    /// <summary>How each category was decided (layout unless an exact method decided it).</summary>
+    public DecisionMethod MethodOf(RegionCategory category) => _methods[(int)category];
+
+    private readonly DecisionMethod[] _methods = new DecisionMethod[RegionCategories.Count];
+
+    internal void Decided(RegionCategory category, DecisionMethod method) => _methods[(int)category] = method;
+
+    public ReadOnlySpan<RegionCategory> Categories => _categories.AsSpan(0, Count);
+
+    public RegionCategory this[int index] => _categories[index];
+
+    public void Reset(int count)
+    {
+        if (_categories.Length < count)
+        {
+            _categories = new RegionCategory[Math.Max(count, _categories.Length * 2)];
+            _assigned = new bool[_categories.Length];
+        }
+
+        Count = count;
+        Array.Fill(_categories, RegionCategory.Unknown, 0, count);
+        Array.Clear(_assigned, 0, count);
+        LibcArenas = LibcArenaHeaps = ThreadStacks = MallocMmapChunks = 0;
+        Arenas.Clear();
+        ThreadGroups.Clear();
+        Fallbacks.Clear();
+        Array.Clear(_methods);
+    }
+
+    public bool IsAssigned(int index) => _assigned[index];
+
+    /// <summary>Splits mapping <paramref name="index"/> of <paramref name="table"/>; both parts keep its category so far.</summary>
+    internal void SplitAt(MappingTable table, int index, ulong address, IProcessMemory? memory = null)
+    {
+        table.SplitAt(index, address, memory?.ResidentBytes(table[index].Start, address));
+        if (Count == _categories.Length)
+        {
+            Array.Resize(ref _categories, _categories.Length * 2);
+            Array.Resize(ref _assigned, _assigned.Length * 2);
+        }
+
+        Array.Copy(_categories, index + 1, _categories, index + 2, Count - index - 1);
+        Array.Copy(_assigned, index + 1, _assigned, index + 2, Count - index - 1);
+        _categories[index + 1] = _categories[index];
+        _assigned[index + 1] = _assigned[index];
+        Count++;
+    }
+
+    /// <summary>The mapping holding <paramref name="address"/>, or -1: mappings are sorted and disjoint.</summary>
+    public static int IndexOf(ReadOnlySpan<Mapping> items, ulong address)
+    {
+        int low = 0, high = items.Length - 1;
+        while (low <= high)
+        {
+            int mid = (low + high) >>> 1;
+            if (address < items[mid].Start)
+            {
+                high = mid - 1;
+            }
+            else if (address >= items[mid].End)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                return mid;
+            }
+        }
+
+        return -1;
+    }
+
+    internal void Assign(int index, RegionCategory category)
+    {
+        _categories[index] = category;
+        _assigned[index] = true;
+    }
+
+    /// <summary>Marks the rest as <see cref="RegionCategory.Unknown"/> (already their value) and assigned.</summary>
+    internal void AssignRemainingUnknown()
+    {
+        Array.Fill(_assigned, true, 0, Count);
+    }
+}
+
+/// <summary>One glibc arena: where its malloc_state lives, how many 64 MiB heaps it has, and their resident bytes.</summary>
+public sealed record ArenaInfo(ulong Address, int Heaps, long ResidentBytes, long VirtualBytes);
+
+/// <summary>The stacks of one thread-name group.</summary>
+public sealed record ThreadGroupStacks(int Threads, long ResidentBytes, long VirtualBytes);

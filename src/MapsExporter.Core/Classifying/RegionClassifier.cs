@@ -1,0 +1,49 @@
+using MapsExporter.Core.Classifying.HotSpot;
+using MapsExporter.Core.Classifying.Native;
+using MapsExporter.Core.Parsing.Maps;
+
+namespace MapsExporter.Core.Classifying;
+
+/// <summary>
+/// Sorts every mapping into one <see cref="RegionCategory"/>. Each step only looks at mappings the earlier
+/// steps left; the order matters: names and files first, then arenas and stacks (exact from the process when
+/// <see cref="ExactSources"/> allow, else by layout), malloc's own mmaps, then HotSpot's reservations.
+/// </summary>
+public static class RegionClassifier
+{
+    public static void Classify(MappingTable table, Classification result, ExactSources? exact = null)
+    {
+        result.Reset(table.Count);
+        NamedRegionClassifier.Classify(table, result);
+        FileMappingClassifier.Classify(table, result);
+        ArenaDetector.Detect(table, result, exact?.Memory);
+        ThreadStackLocator.Locate(table, result, exact?.Threads);
+        // Before HotSpot's reservations: a chunk merged with one of them is split off first.
+        MallocChunkDetector.Detect(table, result, exact?.Memory);
+        // HotSpot's reservations only in a HotSpot process: another runtime's big anonymous reservation (a .NET
+        // GC heap, a Go arena) has the Java heap's shape and would be reported as one.
+        if (exact?.IsJvm ?? JvmDetector.MapsLibJvm(table))
+        {
+            CodeCacheLocator.Locate(table, result);
+            ClassSpaceLocator.Locate(table, result);
+            JavaHeapLocator.Locate(table, result, exact?.PerfData);
+            MetaspaceLocator.Locate(table, result);
+            CodeHeapSegmentMapLocator.Locate(table, result);
+            GcTableLocator.Locate(table, result, exact?.PerfData);
+        }
+
+        LibraryBssAttributor.Attribute(table, result);
+        MallocChunkDetector.DetectBehind(table, result, exact?.Memory, exact?.ChunkProbes);
+        result.AssignRemainingUnknown();
+
+        if (exact is null)
+        {
+            // A dump has nothing exact to fall back from.
+            result.Fallbacks.Clear();
+        }
+        else if (exact.IsJvm && exact.PerfData is null)
+        {
+            result.Fallbacks.Add(DecisionMethod.HsPerfData);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace MapsExporter.Core.Proc;
+
+/// <summary>Reads another process's memory at an address.</summary>
+public interface IProcessMemory
+{
+    /// <summary>Fills <paramref name="buffer"/> from <paramref name="address"/>; false if the range is not readable.</summary>
+    bool TryRead(ulong address, Span<byte> buffer);
+
+    /// <summary>Resident bytes of [startAddress, endAddress) from the page table (<c>/proc/PID/pagemap</c>); null when it cannot be read.</summary>
+    long? ResidentBytes(ulong startAddress, ulong endAddress);
+}
+
+/// <summary>
+/// Reads a process's memory through <c>/proc/PID/mem</c>, which needs ptrace-read permission (root or
+/// CAP_SYS_PTRACE, or the same user with a permissive yama scope). Reading a PROT_NONE page fails with EIO,
+/// which is an answer, not an error.
+/// </summary>
+public sealed class ProcessMemoryReader : IProcessMemory, IDisposable
+{
+    private const ulong PageSize = 4096;
+    private const ulong PresentBit = 1UL << 63;
+    private readonly SafeFileHandle _handle;
+    private readonly string _pagemapPath;
+    private SafeFileHandle? _pagemap;
+
+    private ProcessMemoryReader(SafeFileHandle handle, string pagemapPath)
+    {
+        _handle = handle;
+        _pagemapPath = pagemapPath;
+    }
+
+    /// <summary>Opens the process's memory, or returns null with the reason (permission, vanished) when it cannot.</summary>
+    public static ProcessMemoryReader? TryOpen(ProcFs procFs, int pid, out string? reason)
+    {
+        string path = procFs.PidPath(pid, "mem");
+        try
+        {
+            reason = null;
+            return new ProcessMemoryReader(File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite), procFs.PidPath(pid, "pagemap"));
+        }
+        catch (UnauthorizedAccessException)
+        {
+            reason = PtraceGuardedFile.Denied(path);
+        }
+        catch (IOException e)
+        {
+            reason = $"cannot open {path}: {e.Message}";
+        }
+
+        return null;
+    }
+
+    /// <summary>How many times <see cref="TryRead"/> was called (for tests and the benchmark).</summary>
+    public int Reads { get; private set; }
+
+    public bool TryRead(ulong address, Span<byte> buffer)
+    {
+        Reads++;
+        if (address > long.MaxValue)
+        {
+            return false;
+        }
+
+        try
+        {
+            int total = 0;
+            while (total < buffer.Length)
+            {
+                int read = RandomAccess.Read(_handle, buffer[total..], (long)address + total);
+                if (read <= 0)
+                {
+                    return false;
+                }
+
+                total += read;
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>One 8-byte entry per page; bit 63 says the page is present. Only split VMAs ask, a few MiB at most.</summary>
+    public long? ResidentBytes(ulong startAddress, ulong endAddress)
+    {
+        try
+        {
+            _pagemap ??= File.OpenHandle(_pagemapPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            Span<byte> entries = stackalloc byte[8 * 512];
+            long resident = 0;
+            for (ulong page = startAddress / PageSize; page < endAddress / PageSize;)
+            {
+                int count = (int)Math.Min(512, (endAddress / PageSize) - page);
+                Span<byte> chunk = entries[..(count * 8)];
+                if (RandomAccess.Read(_pagemap, chunk, (long)(page * 8)) != chunk.Length)
+                {
+                    return null;
+                }
+
+                for (int i = 0; i < count; i++)
+                {
+                    if ((System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(chunk[(i * 8)..]) & PresentBit) != 0)
+                    {
+                        resident += (long)PageSize;
+                    }
+                }
+
+                page += (ulong)count;
+            }
+
+            return resident;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public void Dispose()
+    {
+        _handle.Dispose();
+        _pagemap?.Dispose();
+    }
+}
+
+/// <summary>
+/// Why the daemon may not open a process's ptrace-guarded, owner-only file (<c>mem</c> and <c>pagemap</c> 0600,
+/// <c>task/TID/syscall</c> 0400, the JVM's hsperfdata 0600), worded for the capabilities the daemon holds. The
+/// kernel checks two things: ptrace access (root, the same user, or CAP_SYS_PTRACE; attach rights for mem and
+/// syscall) and then the file mode, owned by the process's user, which CAP_SYS_PTRACE does not override: a
+/// daemon that is neither root nor that user also needs CAP_DAC_READ_SEARCH. maps and smaps (0444) need only
+/// the first.
+/// </summary>
+public static class PtraceGuardedFile
+{
+    private const int CapDacReadSearch = 2;
+    private const int CapSysPtrace = 19;
+    private static readonly Lazy<ulong?> EffectiveCapabilities = new(ReadEffectiveCapabilities);
+
+    /// <summary>One line: the path, its mode, and what is missing to read it.</summary>
+    public static string Denied(string path)
+    {
+        string mode = "";
+        try
+        {
+            if (!OperatingSystem.IsWindows())
+            {
+                mode = $" (mode 0{Convert.ToString((int)File.GetUnixFileMode(path), 8)}, owned by the process's user)";
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Gone meanwhile, or not even stat-able: the message goes without the mode.
+        }
+
+        return $"cannot open {path}: permission denied{mode}; {Missing(EffectiveCapabilities.Value)}";
+    }
+
+    /// <summary>What to grant, given the daemon's effective capability mask (null when unknown).</summary>
+    public static string Missing(ulong? effective)
+    {
+        bool ptrace = Has(effective, CapSysPtrace);
+        bool dac = Has(effective, CapDacReadSearch);
+        return (ptrace, dac) switch
+        {
+            (true, false) => "CAP_SYS_PTRACE lets the daemon read maps and smaps but not this owner-only file: it also needs CAP_DAC_READ_SEARCH (or run it as root)",
+            (false, true) => "reading it needs CAP_SYS_PTRACE besides CAP_DAC_READ_SEARCH (or run the daemon as root)",
+            (false, false) => "reading it needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (or run the daemon as root or as the process's user)",
+            _ => "refused although the daemon holds CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: a security module (Yama ptrace_scope, AppArmor, SELinux) forbids it",
+        };
+    }
+
+    private static bool Has(ulong? effective, int capability) => effective is { } mask && (mask & (1UL << capability)) != 0;
+
+    /// <summary>CapEff of /proc/self/status: the daemon's own, whatever procfs it scans.</summary>
+    private static ulong? ReadEffectiveCapabilities()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("CapEff:", StringComparison.Ordinal)
+                    && ulong.TryParse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out ulong mask))
+                {
+                    return mask;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Unknown: the message names both capabilities.
+        }
+
+        return null;
+    }
+}

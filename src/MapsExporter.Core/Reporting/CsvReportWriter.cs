@@ -1,0 +1,57 @@
+using System.Globalization;
+using System.Text;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Scanning;
+
+namespace MapsExporter.Core.Reporting;
+
+/// <summary>One row per process, a column per category and measure; unknown figures are empty fields.</summary>
+public static class CsvReportWriter
+{
+    private static readonly string[] Measures = ["regions", "virtual_bytes", "resident_bytes", "proportional_bytes", "swap_bytes"];
+
+    public static string Header()
+    {
+        var line = new StringBuilder("pid,app,threads,thread_stacks,libc_arenas,libc_arena_heaps");
+        foreach (RegionCategory category in RegionCategories.All)
+        {
+            AppendMeasures(line, category.Id());
+        }
+
+        AppendMeasures(line, "total");
+        return line.ToString();
+    }
+
+    public static string Row(MemoryReport report)
+    {
+        var line = new StringBuilder();
+        line.Append(Number(report.Pid)).Append(',').Append(Quote(report.App)).Append(',')
+            .Append(Number(report.Threads)).Append(',').Append(Number(report.ThreadStacks)).Append(',').Append(Number(report.LibcArenas))
+            .Append(',').Append(Number(report.LibcArenaHeaps));
+        foreach (RegionCategory category in RegionCategories.All)
+        {
+            AppendTotals(line, report[category]);
+        }
+
+        AppendTotals(line, report.Total);
+        return line.ToString();
+    }
+
+    private static void AppendMeasures(StringBuilder line, string prefix)
+    {
+        foreach (string measure in Measures)
+        {
+            line.Append(',').Append(prefix).Append('_').Append(measure);
+        }
+    }
+
+    private static void AppendTotals(StringBuilder line, in CategoryTotals t) =>
+        line.Append(',').Append(Number(t.Regions)).Append(',').Append(Number(t.VirtualBytes)).Append(',').Append(Number(t.ResidentBytes))
+            .Append(',').Append(Number(t.ProportionalBytes)).Append(',').Append(Number(t.SwapBytes));
+
+    private static string Number(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "";
+
+    // RFC 4180: quote fields holding a comma, quote or line break.
+    private static string Quote(string field) =>
+        field.AsSpan().IndexOfAny(",\"\r\n") < 0 ? field : "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+}

@@ -1,0 +1,228 @@
+using System.Globalization;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Scanning;
+
+namespace MapsExporter.Core.Reporting;
+
+/// <summary>
+/// The seed tool's (javaJniMemUsage.pl) layout, improved: unknown regions first, one line each; then each
+/// category with its size groups (count, rss, vsz, and addresses for the reservations the seed listed); then
+/// totals. A group is one unit: a stack with its guard, an arena heap with its PROT_NONE rest, else one mapping.
+/// </summary>
+public static class TextReportWriter
+{
+    private const int MaxAddressesListed = 64;
+
+    private static readonly string[] Titles =
+    [
+        "Java heap", "Code cache", "Metaspace and class space", "CDS archive", "Thread stacks", "Main arena ([heap])",
+        "libc arenas", "Shared libraries", "Mapped files", "Kernel mappings", "malloc's own mmaps", "GC tables", "Unknown",
+    ];
+
+    public static void Write(TextWriter output, MemoryReport report, MappingTable table, Classification classification)
+    {
+        string who = report.Pid is { } pid ? $"Process {pid.ToString(CultureInfo.InvariantCulture)} ({report.App})" : $"Dump {report.Source} ({report.App})";
+        output.WriteLine($"{who}{(report.IsJvm ? ", JVM" : "")}: {Count(report.Threads)} threads, {report.ThreadStacks} thread stacks, "
+            + $"{report.LibcArenas} libc arenas in {report.LibcArenaHeaps} heaps, {report.Mappings} mappings; from {report.Source}");
+        if (!report.ResidentKnown)
+        {
+            output.WriteLine("(maps only: resident, proportional and swap sizes are unknown)");
+        }
+
+        output.WriteLine();
+        WriteUnknown(output, report, table, classification);
+        foreach (RegionCategory category in RegionCategories.All)
+        {
+            if (category == RegionCategory.Unknown || report[category].Regions == 0)
+            {
+                continue;
+            }
+
+            WriteCategory(output, report, table, classification, category);
+        }
+
+        WriteExactFindings(output, report);
+        CategoryTotals total = report.Total;
+        output.WriteLine($"unknown rss = {Size(report[RegionCategory.Unknown].ResidentBytes)}, vsz = {Size(report[RegionCategory.Unknown].VirtualBytes)}");
+        output.WriteLine($"sum rss = {Size(total.ResidentBytes)}, vsz = {Size(total.VirtualBytes)}, pss = {Size(total.ProportionalBytes)}, swap = {Size(total.SwapBytes)}");
+    }
+
+    private static void WriteUnknown(TextWriter output, MemoryReport report, MappingTable table, Classification classification)
+    {
+        if (report[RegionCategory.Unknown].Regions == 0)
+        {
+            return;
+        }
+
+        output.WriteLine("Unknown regions:");
+        ReadOnlySpan<Mapping> items = table.Items;
+        for (int i = 0; i < items.Length; i++)
+        {
+            if (classification[i] != RegionCategory.Unknown)
+            {
+                continue;
+            }
+
+            ref readonly Mapping m = ref items[i];
+            string rss = m.ResidentBytes >= 0 ? $", rss {Size(m.ResidentBytes)}" : "";
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{m.Start,12:x} - {m.Size,12} ({Size((long)m.Size),10}), {PermissionsText.Format(m.Permissions)}{rss}{Path(table, m)}"));
+        }
+
+        output.WriteLine();
+    }
+
+    private static void WriteCategory(TextWriter output, MemoryReport report, MappingTable table, Classification classification, RegionCategory category)
+    {
+        CategoryTotals totals = report[category];
+        output.WriteLine($"{Titles[(int)category]} ({category.Id()}) = rss {Size(totals.ResidentBytes)}, vsz {Size(totals.VirtualBytes)}, {totals.Regions} regions, by {report.Methods[(int)category].Id()}");
+
+        // Units grouped by size, largest first.
+        var groups = new SortedDictionary<ulong, (int Count, long Rss, ulong Vsz, List<ulong> Addresses)>(Comparer<ulong>.Create((a, b) => b.CompareTo(a)));
+        ReadOnlySpan<Mapping> items = table.Items;
+        for (int i = 0; i < items.Length; i++)
+        {
+            if (classification[i] != category)
+            {
+                continue;
+            }
+
+            int end = UnitEnd(items, classification, i, category);
+            ulong size = items[end - 1].End - items[i].Start;
+            // Only stacks and arenas are told by their size, as in the seed; other categories are one group.
+            ulong key = category is RegionCategory.ThreadStack or RegionCategory.LibcArena ? size : 0;
+            long rss = 0;
+            for (int j = i; j < end; j++)
+            {
+                rss += Math.Max(items[j].ResidentBytes, 0);
+            }
+
+            if (!groups.TryGetValue(key, out var group))
+            {
+                group = (0, 0, 0, []);
+            }
+
+            group.Addresses.Add(items[i].Start);
+            groups[key] = (group.Count + 1, group.Rss + rss, group.Vsz + size, group.Addresses);
+            i = end - 1;
+        }
+
+        bool listAddresses = category is RegionCategory.JavaHeap or RegionCategory.LibcArena or RegionCategory.CodeCache
+            or RegionCategory.Metaspace or RegionCategory.CdsArchive or RegionCategory.MainArena;
+        foreach ((ulong size, var group) in groups)
+        {
+            if (size != 0)
+            {
+                output.WriteLine($"  {Size((long)size),10}");
+            }
+
+            output.WriteLine($"       count={group.Count}");
+            if (listAddresses)
+            {
+                IEnumerable<string> addresses = group.Addresses.Take(MaxAddressesListed).Select(a => a.ToString("x", CultureInfo.InvariantCulture));
+                string more = group.Addresses.Count > MaxAddressesListed ? $",... {group.Addresses.Count - MaxAddressesListed} more" : "";
+                output.WriteLine($"        addr=[{string.Join(',', addresses)}{more}]");
+            }
+
+            if (report.ResidentKnown)
+            {
+                output.WriteLine($"         rss= {Size(group.Rss)}");
+            }
+
+            output.WriteLine($"         vsz= {Size((long)group.Vsz)}");
+        }
+
+        output.WriteLine();
+    }
+
+    private static void WriteExactFindings(TextWriter output, MemoryReport report)
+    {
+        if (report.Arenas.Count > 0)
+        {
+            output.WriteLine($"Arenas from their heap headers: {report.Arenas.Count} in {report.LibcArenaHeaps} heaps, largest rss {Size(report.Arenas.Max(a => a.ResidentBytes))}");
+            foreach (ArenaInfo arena in report.Arenas.OrderByDescending(a => a.ResidentBytes))
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {arena.Address,12:x}  heaps={arena.Heaps}  rss= {Size(arena.ResidentBytes)}  vsz= {Size(arena.VirtualBytes)}"));
+            }
+
+            output.WriteLine();
+        }
+
+        if (report.ThreadGroups.Count > 0)
+        {
+            output.WriteLine("Thread stacks by thread name:");
+            foreach (var (group, stacks) in report.ThreadGroups.OrderByDescending(g => g.Value.ResidentBytes).ThenBy(g => g.Key, StringComparer.Ordinal))
+            {
+                output.WriteLine($"  {group,-24} threads={stacks.Threads,-4} rss= {Size(stacks.ResidentBytes),-10} vsz= {Size(stacks.VirtualBytes)}");
+            }
+
+            output.WriteLine();
+        }
+
+        if (report.Jvm is { } jvm)
+        {
+            output.WriteLine($"JVM {jvm.Version ?? "?"} ({jvm.Gc ?? "?"}): heap max {Size(jvm.HeapMaxBytes)}, committed {Size(jvm.HeapCommittedBytes)}, used {Size(jvm.HeapUsedBytes)} (hsperfdata)");
+            output.WriteLine();
+        }
+
+        if (report.Fallbacks.Count > 0)
+        {
+            output.WriteLine($"Fell back to layout rules for: {string.Join(", ", report.Fallbacks.Order().Select(m => m.Id()))}");
+            output.WriteLine();
+        }
+    }
+
+    /// <summary>A stack ends after its read/write part; an arena heap starts at each read/write part; else one mapping.</summary>
+    private static int UnitEnd(ReadOnlySpan<Mapping> items, Classification classification, int first, RegionCategory category)
+    {
+        int end = first + 1;
+        if (category == RegionCategory.ThreadStack)
+        {
+            while (!items[end - 1].IsPrivateReadWrite && end < items.Length && classification[end] == category && items[end].Start == items[end - 1].End)
+            {
+                end++;
+            }
+        }
+        else if (category == RegionCategory.LibcArena)
+        {
+            while (end < items.Length && classification[end] == category && items[end].Start == items[end - 1].End && items[end].IsNoAccess)
+            {
+                end++;
+            }
+        }
+
+        return end;
+    }
+
+    private static string Path(MappingTable table, in Mapping m) => table.PathOf(m) is { } p ? ", " + AppNameResolver.Sanitize(p) : "";
+
+    private static string Count(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "?";
+
+    /// <summary>Sizes as the seed printed them: <c>1G 528M 244K</c>.</summary>
+    public static string Size(long? bytes)
+    {
+        if (bytes is not { } b)
+        {
+            return "?";
+        }
+
+        if (b < 1024)
+        {
+            return b.ToString(CultureInfo.InvariantCulture) + "B";
+        }
+
+        long k = b / 1024;
+        var parts = new List<string>(4);
+        (long value, string unit)[] units = [(k >> 30, "T"), ((k >> 20) & 1023, "G"), ((k >> 10) & 1023, "M"), (k & 1023, "K")];
+        foreach ((long value, string unit) in units)
+        {
+            if (value != 0)
+            {
+                parts.Add(value.ToString(CultureInfo.InvariantCulture) + unit);
+            }
+        }
+
+        return parts.Count == 0 ? "0K" : string.Join(' ', parts);
+    }
+}
