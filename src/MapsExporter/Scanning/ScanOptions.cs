@@ -14,6 +14,9 @@ internal sealed class ScanOptions
 
     public string ProcFs { get; set; } = "/proc";
 
+    /// <summary>sysfs mount point (the host's /sys in a container): the online CPUs are read there.</summary>
+    public string SysFs { get; set; } = "/sys";
+
     /// <summary>Read smaps (resident sizes; takes the target's mmap lock while the kernel walks page tables); false reads maps only.</summary>
     public bool Smaps { get; set; } = true;
 
