@@ -25,7 +25,7 @@ internal static class Program
         if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
         {
             Console.Out.WriteLine(Usage);
-            return 0;
+            return ExitCodes.Success;
         }
 
         if (args.Length > 0 && args[0] == "report")
@@ -40,6 +40,6 @@ internal static class Program
 
         Console.Error.WriteLine($"mapsexporter: unknown command '{args[0]}'");
         Console.Error.WriteLine(Usage);
-        return ReportCommand.ExitUsage;
+        return ExitCodes.Usage;
     }
 }

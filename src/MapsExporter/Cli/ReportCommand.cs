@@ -10,9 +10,6 @@ namespace MapsExporter.Cli;
 /// <summary><c>mapsexporter report &lt;PID | dump&gt;... [--format text|csv|json] [--header]</c>: a one-off report from a shell.</summary>
 internal static class ReportCommand
 {
-    public const int ExitUsage = 64;
-    public const int ExitFailure = 1;
-
     public const string Usage = """
         Usage: mapsexporter report <PID | maps-or-smaps-dump>... [options]
 
@@ -40,7 +37,7 @@ internal static class ReportCommand
             {
                 case "-h" or "--help":
                     stdout.WriteLine(Usage);
-                    return 0;
+                    return ExitCodes.Success;
                 case "--header":
                     header = true;
                     break;
@@ -134,7 +131,7 @@ internal static class ReportCommand
         }
 
         stdout.Flush();
-        return failures == 0 ? 0 : ExitFailure;
+        return failures == 0 ? ExitCodes.Success : ExitCodes.Failure;
     }
 
     private static string Describe(Exception e) => e switch
@@ -150,6 +147,6 @@ internal static class ReportCommand
     {
         stderr.WriteLine($"mapsexporter: {message}");
         stderr.WriteLine("Run 'mapsexporter report --help' for usage.");
-        return ExitUsage;
+        return ExitCodes.Usage;
     }
 }

@@ -3,11 +3,9 @@ using Microsoft.Extensions.Options;
 
 namespace MapsExporter.Configuration;
 
-/// <summary>Turns a bad setting's exception (at bind or at start) into one line for stderr; exit code 78 (EX_CONFIG).</summary>
+/// <summary>Turns a bad setting's exception (at bind or at start) into one line for stderr (the daemon then exits <see cref="ExitCodes.Config"/>).</summary>
 internal static partial class ConfigurationErrors
 {
-    public const int ExitConfig = 78;
-
     public static string? Describe(Exception exception)
     {
         for (Exception? e = exception; e is not null; e = e.InnerException)

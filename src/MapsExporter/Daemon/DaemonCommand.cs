@@ -11,15 +11,12 @@ namespace MapsExporter.Daemon;
 /// <summary><c>mapsexporter [flags]</c>: runs the daemon until SIGTERM or Ctrl-C. Exit 0 on a clean stop, 78 on a bad setting.</summary>
 internal static class DaemonCommand
 {
-    public const int ExitUsage = 64;
-    public const int ExitFailure = 1;
-
     public static async Task<int> RunAsync(string[] args, TextWriter stderr)
     {
         if (CommandLineFlags.FindUnknown(args) is { } problem)
         {
             await stderr.WriteLineAsync($"mapsexporter: {problem} (see mapsexporter --help)");
-            return ExitUsage;
+            return ExitCodes.Usage;
         }
 
         // Before the host starts its threads, so no arena has grown under the dynamic threshold yet.
@@ -41,17 +38,17 @@ internal static class DaemonCommand
             }
 
             await app.WaitForShutdownAsync();
-            return 0;
+            return ExitCodes.Success;
         }
         catch (Exception e) when (ConfigurationErrors.Describe(e) is { } message)
         {
             await stderr.WriteLineAsync($"mapsexporter: {message}");
-            return ConfigurationErrors.ExitConfig;
+            return ExitCodes.Config;
         }
         catch (IOException e)
         {
             Log.Fatal(e, "Cannot start: {Reason}", e.Message);
-            return ExitFailure;
+            return ExitCodes.Failure;
         }
         finally
         {
