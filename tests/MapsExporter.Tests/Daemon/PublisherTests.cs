@@ -76,7 +76,7 @@ public sealed class PublisherTests
         Assert.Equal(7, suppressed);
     }
 
-    private static async Task<MetricsScrape> Scrape(MetricsPublisher publisher)
+    internal static async Task<MetricsScrape> Scrape(MetricsPublisher publisher)
     {
         using var buffer = new MemoryStream();
         await publisher.WriteAsync(buffer, CancellationToken.None);
