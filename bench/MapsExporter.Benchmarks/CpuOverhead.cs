@@ -1,5 +1,6 @@
 using System.Globalization;
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Parsing;
 using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Parsing.Smaps;
 using MapsExporter.Core.Proc;
@@ -16,7 +17,7 @@ namespace MapsExporter.Benchmarks;
 /// touching pages between two reads, cancels out).
 /// With <c>BENCH_SPLIT=1</c> a read+parse block runs too (parse and classify apart), and a parse+classify of a
 /// saved copy with no read before it; with <c>BENCH_EXACT=1</c>
-/// also <see cref="ProcessInspector.Inspect"/> text-only and exact, on one inspector kept across calls as the
+/// also <see cref="ProcessInspector.Inspect(int, InspectRequest)"/> text-only and exact, on one inspector kept across calls as the
 /// daemon keeps it (steady state: buffers grown, per-process caches warm).
 /// </summary>
 internal static class CpuOverhead
@@ -34,6 +35,8 @@ internal static class CpuOverhead
         {
             int pid = int.Parse(arg, CultureInfo.InvariantCulture);
             string smaps = $"/proc/{pid}/smaps";
+            // Kept between calls as the daemon keeps it between scans (thread states, chunk probes): warm inspections.
+            var state = new ProcessState(pid, ProcStatParser.ParseStartTimeTicks(File.ReadAllBytes($"/proc/{pid}/stat"), "stat"));
             // Each body calls `mark` where its read ends; the clock is read there, in every body alike.
             var read = new Block(mark =>
             {
@@ -63,12 +66,12 @@ internal static class CpuOverhead
             });
             var text = new Block(mark =>
             {
-                inspector.Inspect(pid, exact: false);
+                inspector.Inspect(pid, exact: false, state: state);
                 mark();
             });
             var exactBlock = new Block(mark =>
             {
-                inspector.Inspect(pid, exact: true);
+                inspector.Inspect(pid, exact: true, state: state);
                 mark();
             });
             List<Block> order = [read, full];

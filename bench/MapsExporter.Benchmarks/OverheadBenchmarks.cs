@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Parsing;
 using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Parsing.Smaps;
 using MapsExporter.Core.Proc;
@@ -17,6 +18,7 @@ public class OverheadBenchmarks
     private ProcFs _procFs = null!;
     private ProcFileReader _reader = null!;
     private ProcessInspector _inspector = null!;
+    private ProcessState _state = null!;
     private MappingTable _table = null!;
     private Classification _classification = null!;
     private string _smaps = "";
@@ -35,12 +37,14 @@ public class OverheadBenchmarks
         _procFs = new ProcFs();
         _reader = new ProcFileReader();
         _inspector = new ProcessInspector(_procFs);
+        // Kept between calls as the daemon keeps it between scans (thread states, chunk probes): warm inspections.
+        _state = new ProcessState(_pid, ProcStatParser.ParseStartTimeTicks(File.ReadAllBytes(_procFs.PidPath(_pid, "stat")), "stat"));
         _table = new MappingTable();
         _classification = new Classification();
         _smaps = _procFs.PidPath(_pid, "smaps");
         // Steady state: buffers grown, paths interned.
         ReadParseClassify();
-        _inspector.Inspect(_pid, useSmaps: true, warn: null, exact: true);
+        _inspector.Inspect(_pid, useSmaps: true, exact: true, state: _state);
         Console.WriteLine($"// {Target}: {_table.Count} mappings, {_procFs.CountThreads(_pid)} threads");
     }
 
@@ -66,9 +70,9 @@ public class OverheadBenchmarks
 
     /// <summary>Everything the daemon does for the process, text only: stat twice, smaps, classify, app name, thread count, report.</summary>
     [Benchmark]
-    public int InspectTextOnly() => _inspector.Inspect(_pid, useSmaps: true, warn: null, exact: false).Mappings;
+    public int InspectTextOnly() => _inspector.Inspect(_pid, useSmaps: true, exact: false, state: _state).Report.Mappings;
 
     /// <summary>As the daemon runs by default: exact methods too (hsperfdata, /proc/PID/mem headers, every thread's syscall and comm).</summary>
     [Benchmark]
-    public int InspectExact() => _inspector.Inspect(_pid, useSmaps: true, warn: null, exact: true).Mappings;
+    public int InspectExact() => _inspector.Inspect(_pid, useSmaps: true, exact: true, state: _state).Report.Mappings;
 }

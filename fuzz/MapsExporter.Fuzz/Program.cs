@@ -61,7 +61,7 @@ internal static class Program
         try
         {
             MemoryReport report = DumpReader.Report(input, "fuzz", table, classification);
-            TextReportWriter.Write(TextWriter.Null, report, table, classification);
+            TextReportWriter.Write(TextWriter.Null, report, ClassifiedRegions.Capture(table, classification));
             _ = CsvReportWriter.Row(report);
             JsonReportWriter.Write(Stream.Null, [report]);
         }

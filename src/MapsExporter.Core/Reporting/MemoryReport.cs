@@ -1,6 +1,6 @@
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Classifying.HotSpot;
-using MapsExporter.Core.Scanning;
+using MapsExporter.Core.Parsing;
 
 namespace MapsExporter.Core.Reporting;
 

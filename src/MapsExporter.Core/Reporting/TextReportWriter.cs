@@ -1,5 +1,6 @@
 using System.Globalization;
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Parsing;
 using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Scanning;
 
@@ -20,7 +21,7 @@ public static class TextReportWriter
         "libc arenas", "Shared libraries", "Mapped files", "Kernel mappings", "malloc's own mmaps", "GC tables", "Unknown",
     ];
 
-    public static void Write(TextWriter output, MemoryReport report, MappingTable table, Classification classification)
+    public static void Write(TextWriter output, MemoryReport report, ClassifiedRegions regions)
     {
         string who = report.Pid is { } pid ? $"Process {pid.ToString(CultureInfo.InvariantCulture)} ({report.App})" : $"Dump {report.Source} ({report.App})";
         output.WriteLine($"{who}{(report.IsJvm ? ", JVM" : "")}: {Count(report.Threads)} threads, {report.ThreadStacks} thread stacks, "
@@ -31,7 +32,7 @@ public static class TextReportWriter
         }
 
         output.WriteLine();
-        WriteUnknown(output, report, table, classification);
+        WriteUnknown(output, report, regions);
         foreach (RegionCategory category in RegionCategories.All)
         {
             if (category == RegionCategory.Unknown || report[category].Regions == 0)
@@ -39,7 +40,7 @@ public static class TextReportWriter
                 continue;
             }
 
-            WriteCategory(output, report, table, classification, category);
+            WriteCategory(output, report, regions, category);
         }
 
         WriteExactFindings(output, report);
@@ -48,7 +49,7 @@ public static class TextReportWriter
         output.WriteLine($"sum rss = {Size(total.ResidentBytes)}, vsz = {Size(total.VirtualBytes)}, pss = {Size(total.ProportionalBytes)}, swap = {Size(total.SwapBytes)}");
     }
 
-    private static void WriteUnknown(TextWriter output, MemoryReport report, MappingTable table, Classification classification)
+    private static void WriteUnknown(TextWriter output, MemoryReport report, ClassifiedRegions regions)
     {
         if (report[RegionCategory.Unknown].Regions == 0)
         {
@@ -56,10 +57,10 @@ public static class TextReportWriter
         }
 
         output.WriteLine("Unknown regions:");
-        ReadOnlySpan<Mapping> items = table.Items;
+        ReadOnlySpan<Mapping> items = regions.Items;
         for (int i = 0; i < items.Length; i++)
         {
-            if (classification[i] != RegionCategory.Unknown)
+            if (regions.CategoryOf(i) != RegionCategory.Unknown)
             {
                 continue;
             }
@@ -67,28 +68,28 @@ public static class TextReportWriter
             ref readonly Mapping m = ref items[i];
             string rss = m.ResidentBytes >= 0 ? $", rss {Size(m.ResidentBytes)}" : "";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{m.Start,12:x} - {m.Size,12} ({Size((long)m.Size),10}), {PermissionsText.Format(m.Permissions)}{rss}{Path(table, m)}"));
+                $"{m.Start,12:x} - {m.Size,12} ({Size((long)m.Size),10}), {PermissionsText.Format(m.Permissions)}{rss}{Path(regions, i)}"));
         }
 
         output.WriteLine();
     }
 
-    private static void WriteCategory(TextWriter output, MemoryReport report, MappingTable table, Classification classification, RegionCategory category)
+    private static void WriteCategory(TextWriter output, MemoryReport report, ClassifiedRegions regions, RegionCategory category)
     {
         CategoryTotals totals = report[category];
         output.WriteLine($"{Titles[(int)category]} ({category.Id()}) = rss {Size(totals.ResidentBytes)}, vsz {Size(totals.VirtualBytes)}, {totals.Regions} regions, by {report.Methods[(int)category].Id()}");
 
         // Units grouped by size, largest first.
         var groups = new SortedDictionary<ulong, (int Count, long Rss, ulong Vsz, List<ulong> Addresses)>(Comparer<ulong>.Create((a, b) => b.CompareTo(a)));
-        ReadOnlySpan<Mapping> items = table.Items;
+        ReadOnlySpan<Mapping> items = regions.Items;
         for (int i = 0; i < items.Length; i++)
         {
-            if (classification[i] != category)
+            if (regions.CategoryOf(i) != category)
             {
                 continue;
             }
 
-            int end = UnitEnd(items, classification, i, category);
+            int end = UnitEnd(items, regions, i, category);
             ulong size = items[end - 1].End - items[i].Start;
             // Only stacks and arenas are told by their size, as in the seed; other categories are one group.
             ulong key = category is RegionCategory.ThreadStack or RegionCategory.LibcArena ? size : 0;
@@ -174,19 +175,19 @@ public static class TextReportWriter
     }
 
     /// <summary>A stack ends after its read/write part; an arena heap starts at each read/write part; else one mapping.</summary>
-    private static int UnitEnd(ReadOnlySpan<Mapping> items, Classification classification, int first, RegionCategory category)
+    private static int UnitEnd(ReadOnlySpan<Mapping> items, ClassifiedRegions regions, int first, RegionCategory category)
     {
         int end = first + 1;
         if (category == RegionCategory.ThreadStack)
         {
-            while (!items[end - 1].IsPrivateReadWrite && end < items.Length && classification[end] == category && items[end].Start == items[end - 1].End)
+            while (!items[end - 1].IsPrivateReadWrite && end < items.Length && regions.CategoryOf(end) == category && items[end].Start == items[end - 1].End)
             {
                 end++;
             }
         }
         else if (category == RegionCategory.LibcArena)
         {
-            while (end < items.Length && classification[end] == category && items[end].Start == items[end - 1].End && items[end].IsNoAccess)
+            while (end < items.Length && regions.CategoryOf(end) == category && items[end].Start == items[end - 1].End && items[end].IsNoAccess)
             {
                 end++;
             }
@@ -195,7 +196,7 @@ public static class TextReportWriter
         return end;
     }
 
-    private static string Path(MappingTable table, in Mapping m) => table.PathOf(m) is { } p ? ", " + AppNameResolver.Sanitize(p) : "";
+    private static string Path(ClassifiedRegions regions, int index) => regions.PathOf(index) is { } p ? ", " + AppNameResolver.Sanitize(p) : "";
 
     private static string Count(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "?";
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Classifying.HotSpot;
 using MapsExporter.Core.Classifying.Native;
@@ -10,193 +11,233 @@ using MapsExporter.Core.Reporting;
 namespace MapsExporter.Core.Scanning;
 
 /// <summary>
-/// Reads, classifies and reports live processes through a <see cref="ProcFs"/>. One instance keeps its buffers
-/// and tables between calls (no per-mapping allocation in steady state); it is not thread-safe.
+/// Reads, classifies and reports one live process at a time through a <see cref="ProcFs"/>, as an
+/// <see cref="InspectRequest"/> says, and returns an immutable <see cref="InspectionResult"/>. What is kept of a
+/// process between inspections lives in its <see cref="ProcessState"/>, which the caller owns; the inspector keeps
+/// only its buffers and tables (no per-mapping allocation in steady state). Not thread-safe.
 /// </summary>
 public sealed class ProcessInspector : IDisposable
 {
-    private readonly ProcFs _procFs;
-    private readonly ProcFileReader _reader = new();
+    private readonly ProcessFiles _files;
+    private readonly bool _ownsFiles;
+    private readonly TimeProvider _time;
+    private readonly MappingTable _table = new();
+    private readonly Classification _classification = new();
     private readonly List<ThreadSample> _threadSamples = [];
+    private readonly List<string> _warnings = [];
 
     /// <param name="procFs">Where the processes are read.</param>
-    /// <param name="time">The clock of <see cref="ChunkProbes"/>' re-checks (tests pass one they move).</param>
+    /// <param name="time">The clock of fresh states' chunk-probe re-checks and of resident read times.</param>
     public ProcessInspector(ProcFs procFs, TimeProvider? time = null)
+        : this(new ProcessFiles(procFs), time)
     {
-        _procFs = procFs;
-        ChunkProbes = new ChunkProbeCache(time);
+        _ownsFiles = true;
     }
 
-    /// <summary>Checked before every read() of a /proc file: set it to stop a long read (a huge smaps) part-way.</summary>
-    public CancellationToken Cancellation
+    /// <summary>An inspector reading through <paramref name="files"/> (a scanner's, shared with its other reads).</summary>
+    public ProcessInspector(ProcessFiles files, TimeProvider? time = null)
     {
-        get => _reader.Cancellation;
-        set => _reader.Cancellation = value;
+        _files = files;
+        _time = time ?? TimeProvider.System;
     }
-
-    /// <summary>The mappings of the last process read; valid until the next call.</summary>
-    public MappingTable Table { get; } = new();
-
-    /// <summary>The classification of <see cref="Table"/>.</summary>
-    public Classification Classification { get; } = new();
-
-    /// <summary>
-    /// Thread names and stack pointers kept between exact inspections of the same process (PID and start time), so
-    /// a scan does not re-read every thread's <c>comm</c> and <c>syscall</c>; a fresh inspector reads them all.
-    /// </summary>
-    public ThreadStateCache Threads { get; } = new();
-
-    /// <summary>
-    /// What exact inspections of the same process found behind its leftover VMAs, so a scan does not search the same
-    /// VMAs page by page again; a fresh inspector searches them all.
-    /// </summary>
-    public ChunkProbeCache ChunkProbes { get; }
-
-    /// <summary>How many reads of the process's memory the last exact <see cref="Inspect"/> made (for tests and the benchmark).</summary>
-    public int LastMemoryReads { get; private set; }
-
-    /// <summary>
-    /// Why the last <see cref="Inspect"/> could not use an exact method (the process's memory, or the JVM's
-    /// hsperfdata; a permission names the capability missing), or null when it could use them all or was not asked to.
-    /// </summary>
-    public string? ExactMethodsUnavailable { get; private set; }
 
     /// <summary>Cheap test for a JVM: reads maps (no page-table walk, unlike smaps) and looks for libjvm.so.</summary>
-    public bool IsJvm(int pid)
-    {
-        ReadOnlySpan<byte> maps = Read(pid, "maps");
-        return JvmDetector.MapsTextHasLibJvm(maps);
-    }
-
-    public ulong ReadStartTimeTicks(int pid) => ProcStatParser.ParseStartTimeTicks(Read(pid, "stat"), _procFs.PidPath(pid, "stat"));
+    public bool IsJvm(int pid) => JvmDetector.MapsTextHasLibJvm(_files.Read(pid, "maps"));
 
     /// <summary>
-    /// Reads /proc/PID/smaps (or maps when <paramref name="useSmaps"/> is false or smaps cannot be read, then
-    /// <paramref name="warn"/> is told why) and reports it. A start time the caller read already (a scan keys
-    /// processes on it) is passed in and not read again; the process is checked not to have been replaced.
+    /// The name of a JVM not inspected yet, by the same rule as its label (<see cref="AppNameResolver.Choose"/>), so
+    /// that a scan selects it by the name it will publish: reads maps and the hsperfdata file the JVM maps.
     /// </summary>
-    public MemoryReport Inspect(int pid, bool useSmaps = true, Action<string>? warn = null, bool exact = true, ulong? expectedStartTicks = null)
+    public string Name(int pid, ProcStat stat, ProcessState state)
     {
-        ExactMethodsUnavailable = null;
-        LastMemoryReads = 0;
-        ulong startTicks = expectedStartTicks ?? ReadStartTimeTicks(pid);
-        string source = ParseMappings(pid, useSmaps, warn);
-        if (Table.Count == 0)
+        ParseMappings(pid, ScanMode.Maps, warnings: null);
+        bool isJvm = JvmDetector.MapsLibJvm(_table);
+        HsPerfData? perfData = isJvm ? HsPerfDataLocator.Read(_files.ProcFs, pid, _table, _files.Reader) : null;
+        return ResolveApp(pid, isJvm, perfData, stat, state);
+    }
+
+    /// <summary>
+    /// Reads the process as <paramref name="request"/> says (smaps falls back to maps, and smaps_rollup to none, when
+    /// they cannot be read: <see cref="InspectionResult.Warnings"/> says why) and reports it. The process is checked
+    /// not to have been replaced or to have exited while it was read.
+    /// </summary>
+    public InspectionResult Inspect(int pid, InspectRequest request)
+    {
+        long started = Stopwatch.GetTimestamp();
+        ProcStat stat = request.Stat ?? _files.ReadStat(pid);
+        ProcessState state = request.State ?? new ProcessState(pid, stat.StartTicks, _time);
+        _warnings.Clear();
+        (string source, ScanMode mode) = ParseMappings(pid, request.Mode, _warnings);
+        ResidentTotals? rollup = null;
+        if (mode == ScanMode.Rollup)
+        {
+            rollup = TryReadRollup(pid, _warnings);
+            mode = rollup is null ? ScanMode.Maps : ScanMode.Rollup;
+        }
+
+        if (_table.Count == 0)
         {
             throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} has no memory map (a kernel thread, or it exited)");
         }
 
-        bool isJvm = JvmDetector.MapsLibJvm(Table);
+        bool isJvm = JvmDetector.MapsLibJvm(_table);
         HsPerfData? perfData = null;
-        int threads = 0;
-        if (exact)
+        string? exactUnavailable = null;
+        int threads = 0, memoryReads = 0;
+        if (request.Exact)
         {
             string? perfDataReason = null;
-            perfData = isJvm ? HsPerfDataLocator.Read(_procFs, pid, Table, _reader, out perfDataReason) : null;
-            using ProcessMemoryReader? memory = ProcessMemoryReader.TryOpen(_procFs, pid, out string? memoryReason);
-            ExactMethodsUnavailable = memoryReason ?? perfDataReason;
+            perfData = isJvm ? HsPerfDataLocator.Read(_files.ProcFs, pid, _table, _files.Reader, out perfDataReason) : null;
+            using ProcessMemoryReader? memory = ProcessMemoryReader.TryOpen(_files.ProcFs, pid, out string? memoryReason);
+            exactUnavailable = memoryReason ?? perfDataReason;
             // The task listing is the thread count too.
-            threads = Guard(pid, "task", () => Threads.Sample(_procFs, pid, startTicks, Table, _reader, _threadSamples));
+            threads = SampleThreads(pid, state);
             var sources = new ExactSources
             {
                 Memory = memory,
                 Threads = _threadSamples,
                 PerfData = perfData,
                 IsJvm = isJvm,
-                ChunkProbes = ChunkProbes.For(pid, startTicks),
+                ChunkProbes = state.ChunkProbes,
             };
-            RegionClassifier.Classify(Table, Classification, sources);
-            LastMemoryReads = memory?.Reads ?? 0;
+            RegionClassifier.Classify(_table, _classification, sources);
+            memoryReads = memory?.Reads ?? 0;
         }
         else
         {
-            RegionClassifier.Classify(Table, Classification);
+            RegionClassifier.Classify(_table, _classification);
         }
 
-        string app = ResolveApp(pid, isJvm, perfData);
+        string app = ResolveApp(pid, isJvm, perfData, stat, state);
+        string? version = isJvm ? state.JvmVersion ??= JvmVersionResolver.Resolve(_files.ProcFs, pid, _table) ?? "unknown" : null;
 
         // The PID may have been reused while we read: the start time tells. A process that exited while its smaps was
         // read keeps its stat (same start time) until it is reaped, but its memory is gone and the read ended early at
-        // a record boundary, a well-formed but short list: vsize 0 tells. Without exact methods the thread count is
-        // stat's num_threads, from the same read.
-        (ulong endTicks, int statThreads, ulong virtualBytes) = ProcStatParser.ParseStartTimeThreadsAndSize(Read(pid, "stat"), _procFs.PidPath(pid, "stat"));
-        if (endTicks != startTicks || virtualBytes == 0)
+        // a record boundary, a well-formed but short list: vsize 0 tells. This second stat read checks the first one's
+        // identity after everything else was read; without exact methods its num_threads is the thread count.
+        ProcStat end = _files.ReadStat(pid);
+        if (end.StartTicks != stat.StartTicks || end.VirtualBytes == 0)
         {
             throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited while it was read");
         }
 
-        if (!exact)
+        if (!request.Exact)
         {
-            threads = statThreads;
+            threads = end.Threads;
         }
 
-        return ReportBuilder.Build(Table, Classification, new ProcessIdentity(pid, app, isJvm, startTicks), source, threads, perfData);
+        MemoryReport report = ReportBuilder.Build(_table, _classification, new ProcessIdentity(pid, app, isJvm, stat.StartTicks), source, threads, perfData);
+        ResidentTotals? totals = mode switch
+        {
+            ScanMode.Smaps => SumOf(report),
+            ScanMode.Rollup => rollup,
+            _ => null,
+        };
+        return new InspectionResult(report, mode, Stopwatch.GetElapsedTime(started))
+        {
+            Stat = stat,
+            JvmVersion = version,
+            Totals = totals,
+            ResidentReadAt = totals is null ? null : _time.GetUtcNow(),
+            ExactMethodsUnavailable = exactUnavailable,
+            Warnings = _warnings.Count == 0 ? [] : [.. _warnings],
+            MemoryReads = memoryReads,
+            Regions = request.KeepRegions ? ClassifiedRegions.Capture(_table, _classification) : null,
+        };
     }
 
-    private string ParseMappings(int pid, bool useSmaps, Action<string>? warn)
+    /// <summary><see cref="Inspect(int, InspectRequest)"/> with the request spelled as arguments (the report command, tests).</summary>
+    public InspectionResult Inspect(int pid, bool useSmaps = true, bool exact = true, ProcessState? state = null, bool keepRegions = false) =>
+        Inspect(pid, new InspectRequest { Mode = useSmaps ? ScanMode.Smaps : ScanMode.Maps, Exact = exact, State = state, KeepRegions = keepRegions });
+
+    private static ResidentTotals SumOf(MemoryReport report)
     {
-        if (useSmaps)
+        CategoryTotals total = report.Total;
+        return new ResidentTotals(total.ResidentBytes ?? 0, total.ProportionalBytes ?? 0, total.SwapBytes ?? 0);
+    }
+
+    private int SampleThreads(int pid, ProcessState state)
+    {
+        try
         {
-            string smaps = _procFs.PidPath(pid, "smaps");
+            return state.Threads.Sample(_files.ProcFs, pid, _table, _files.Reader, _threadSamples);
+        }
+        catch (Exception e) when (ProcReadErrors.IsReadFailure(e))
+        {
+            throw ProcReadErrors.Translate(pid, _files.ProcFs.PidPath(pid, "task"), e);
+        }
+    }
+
+    /// <summary>Parses smaps (for <see cref="ScanMode.Smaps"/>) or maps into the table; the mode says which was read.</summary>
+    private (string Source, ScanMode Mode) ParseMappings(int pid, ScanMode requested, List<string>? warnings)
+    {
+        if (requested == ScanMode.Smaps)
+        {
             try
             {
-                ReadOnlySpan<byte> text = Read(pid, "smaps");
-                Parse(text, smaps, smapsFormat: true);
-                return smaps;
+                Parse(pid, "smaps");
+                return (_files.ProcFs.PidPath(pid, "smaps"), ScanMode.Smaps);
             }
-            catch (ProcessReadException e) when (e.Reason is ReadFailure.Permission or ReadFailure.Io && Directory.Exists(_procFs.PidDirectory(pid)))
+            catch (ProcessReadException e) when (e.Reason is ReadFailure.Permission or ReadFailure.Io && Directory.Exists(_files.ProcFs.PidDirectory(pid)))
             {
-                warn?.Invoke($"{e.Message}; falling back to maps (sizes only, resident unknown)");
+                warnings?.Add($"{e.Message}; falling back to maps (sizes only, resident unknown)");
             }
+
+            requested = ScanMode.Maps;
         }
 
-        string maps = _procFs.PidPath(pid, "maps");
-        Parse(Read(pid, "maps"), maps, smapsFormat: false);
-        return maps;
+        Parse(pid, "maps");
+        return (_files.ProcFs.PidPath(pid, "maps"), requested);
     }
 
-    private void Parse(ReadOnlySpan<byte> text, string source, bool smapsFormat)
+    private void Parse(int pid, string file) => _files.ParseOrThrow(pid, file, (Table: _table, Smaps: file == "smaps"), static (text, source, into) =>
     {
         if (text.IsEmpty)
         {
-            Table.Clear();
-            return;
+            into.Table.Clear();
+        }
+        else if (into.Smaps)
+        {
+            SmapsParser.Parse(text, into.Table, source);
+        }
+        else
+        {
+            MapsParser.Parse(text, into.Table, source);
         }
 
+        return true;
+    });
+
+    private ResidentTotals? TryReadRollup(int pid, List<string> warnings)
+    {
         try
         {
-            if (smapsFormat)
-            {
-                SmapsParser.Parse(text, Table, source);
-            }
-            else
-            {
-                MapsParser.Parse(text, Table, source);
-            }
+            return _files.ParseOrThrow(pid, "smaps_rollup", static (text, source) => SmapsRollupParser.Parse(text, source));
         }
-        catch (ProcParseException e)
+        catch (ProcessReadException e) when (e.Reason != ReadFailure.Parse && Directory.Exists(_files.ProcFs.PidDirectory(pid)))
         {
-            throw new ProcessReadException(ReadFailure.Parse, e.Message, e);
+            warnings.Add(e.Reason == ReadFailure.Vanished
+                ? $"{_files.ProcFs.PidPath(pid, "smaps_rollup")} does not exist (Linux before 4.14?); maps only (resident unknown)"
+                : $"{e.Message}; maps only (resident unknown)");
+            return null;
         }
     }
 
-    private string ResolveApp(int pid, bool isJvm, HsPerfData? perfData)
+    /// <summary>The process's name by the one rule, kept in its state; the command line is read at most once a process.</summary>
+    private string ResolveApp(int pid, bool isJvm, HsPerfData? perfData, ProcStat stat, ProcessState state)
     {
-        if (isJvm)
+        if (state.AppFromPerfData && state.App is { } final)
         {
-            // hsperfdata names the main class for any launcher (jsvc, jpackage, embedders); the cmdline only for java.
-            if (perfData?.MainClass is { } mainClass)
-            {
-                return mainClass;
-            }
+            return final;
+        }
 
+        string? mainClass = isJvm ? perfData?.MainClass : null;
+        if (mainClass is null && isJvm && !state.CommandLineRead)
+        {
             try
             {
-                string? name = AppNameResolver.FromJavaCommandLine(Read(pid, "cmdline"));
-                if (name is not null)
-                {
-                    return name;
-                }
+                state.CommandLineName = AppNameResolver.FromJavaCommandLine(_files.Read(pid, "cmdline"));
+                state.CommandLineRead = true;
             }
             catch (ProcessReadException e) when (e.Reason != ReadFailure.Vanished)
             {
@@ -204,61 +245,19 @@ public sealed class ProcessInspector : IDisposable
             }
         }
 
-        return AppNameResolver.Sanitize(Read(pid, "comm").TrimEnd((byte)'\n'));
+        state.App = AppNameResolver.Choose(mainClass, isJvm ? state.CommandLineName : null, stat.Comm);
+        state.AppFromPerfData = mainClass is not null;
+        return state.App;
     }
 
-    private ReadOnlySpan<byte> Read(int pid, string file)
+    /// <summary>Gives back a read buffer grown for a file much larger than any read since the last call.</summary>
+    public void TrimBuffers() => _files.TrimBuffers();
+
+    public void Dispose()
     {
-        string path = _procFs.PidPath(pid, file);
-        try
+        if (_ownsFiles)
         {
-            return _reader.ReadAll(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} does not exist (no {path})", e);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw PermissionDenied(pid, path, e);
-        }
-        catch (IOException e) when (IsNoSuchProcess(e))
-        {
-            throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited while {path} was read", e);
-        }
-        catch (IOException e)
-        {
-            throw new ProcessReadException(ReadFailure.Io, $"cannot read {path}: {e.Message}", e);
+            _files.Dispose();
         }
     }
-
-    private T Guard<T>(int pid, string file, Func<T> action)
-    {
-        string path = _procFs.PidPath(pid, file);
-        try
-        {
-            return action();
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited (no {path})", e);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw PermissionDenied(pid, path, e);
-        }
-    }
-
-    private static ProcessReadException PermissionDenied(int pid, string path, Exception e) => new(
-        ReadFailure.Permission,
-        $"cannot read {path}: permission denied; reading another user's process memory map needs ptrace read access (run as the process's user or root, or grant CAP_SYS_PTRACE)",
-        e);
-
-    // ESRCH (3) from a task that exited between open and read.
-    private static bool IsNoSuchProcess(IOException e) => e.HResult == 3 || e.Message.Contains("No such process", StringComparison.Ordinal);
-
-    /// <summary>Gives back a read buffer grown for a file much larger than any read since the last call (see <see cref="ProcFileReader.TrimExcess"/>).</summary>
-    public void TrimBuffers() => _reader.TrimExcess();
-
-    public void Dispose() => _reader.Dispose();
 }

@@ -1,8 +1,4 @@
-using System.Diagnostics;
 using MapsExporter.Core.Classifying;
-using MapsExporter.Core.Parsing;
-using MapsExporter.Core.Parsing.Smaps;
-using MapsExporter.Core.Proc;
 using MapsExporter.Core.Reporting;
 
 namespace MapsExporter.Core.Scanning;
@@ -24,77 +20,57 @@ public sealed record ScanCostOptions
     public long RollupAboveBytes { get; init; }
 }
 
-/// <summary>One process read under <see cref="ScanCostOptions"/>: its report, how it was read, what it cost.</summary>
-public readonly record struct CostControlledRead(MemoryReport Report, ScanMode Mode, TimeSpan Duration, ResidentTotals? Totals, DateTimeOffset? ResidentReadAt);
-
 /// <summary>
-/// Reads each process in the cheapest way its <see cref="ScanCostOptions"/> allow and keeps the figures of its
-/// last expensive read. Between smaps reads the layout is fresh (maps: regions, virtual sizes, arenas, stacks,
+/// Decides, before each read, the cheapest way its <see cref="ScanCostOptions"/> allow to read a process
+/// (<see cref="Plan"/>), and afterwards keeps the figures of its last expensive read in the process's state
+/// (<see cref="Complete"/>). Between smaps reads the layout is fresh (maps: regions, virtual sizes, arenas, stacks,
 /// threads) and the resident, proportional and swap figures are those of the last smaps or smaps_rollup read,
-/// published with the time they were read (never zeros, never a guess). Not thread-safe, like the scanner.
+/// published with the time they were read (never zeros, never a guess). It reads nothing itself.
 /// </summary>
-public sealed class ScanCostControl : IDisposable
+public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvider? time = null)
 {
-    private readonly ProcFs _procFs;
-    private readonly ScanCostOptions _options;
-    private readonly TimeProvider _time;
-    private readonly ProcFileReader _reader = new(4096);
-    private readonly Dictionary<(int Pid, ulong Start), LastRead> _last = [];
+    private readonly ScanCostOptions _options = options ?? ScanCostOptions.Default;
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    public ScanCostControl(ProcFs procFs, ScanCostOptions? options = null, TimeProvider? time = null)
+    /// <summary>
+    /// How to read the process now: <see cref="ScanMode.Maps"/> when smaps is off, <see cref="ScanMode.MapsCached"/>
+    /// within the smaps interval of its last expensive read, <see cref="ScanMode.Rollup"/> above the Rss threshold
+    /// (<paramref name="residentBytes"/>, cheap statm, is asked only then), else <see cref="ScanMode.Smaps"/>.
+    /// </summary>
+    public ScanMode Plan(ProcessState state, bool useSmaps, Func<long> residentBytes)
     {
-        _procFs = procFs;
-        _options = options ?? ScanCostOptions.Default;
-        _time = time ?? TimeProvider.System;
-    }
-
-    public CostControlledRead Read(ProcessInspector inspector, int pid, ulong startTicks, bool useSmaps, Action<string>? warn)
-    {
-        long started = Stopwatch.GetTimestamp();
-        DateTimeOffset now = _time.GetUtcNow();
-        var key = (pid, startTicks);
         if (!useSmaps)
         {
-            return Done(inspector.Inspect(pid, useSmaps: false, warn, expectedStartTicks: startTicks), ScanMode.Maps, null, null);
+            return ScanMode.Maps;
         }
 
-        if (_options.SmapsInterval > TimeSpan.Zero && _last.TryGetValue(key, out LastRead? last) && now - last.At < _options.SmapsInterval - Slack(_options.SmapsInterval))
+        if (_options.SmapsInterval > TimeSpan.Zero && state.LastResident is { } last && _time.GetUtcNow() - last.At < _options.SmapsInterval - Slack(_options.SmapsInterval))
         {
-            MemoryReport fresh = inspector.Inspect(pid, useSmaps: false, warn, expectedStartTicks: startTicks);
-            return Done(WithResidentOf(fresh, last.Report), ScanMode.MapsCached, last.Totals, last.At);
+            return ScanMode.MapsCached;
         }
 
-        if (_options.RollupAboveBytes > 0 && ResidentBytes(pid) > _options.RollupAboveBytes)
+        return _options.RollupAboveBytes > 0 && residentBytes() > _options.RollupAboveBytes ? ScanMode.Rollup : ScanMode.Smaps;
+    }
+
+    /// <summary>
+    /// The result as published: a <see cref="ScanMode.MapsCached"/> read gets the resident figures of the last
+    /// expensive one; an expensive read is remembered for the scans until the next (with a smaps interval).
+    /// </summary>
+    public InspectionResult Complete(ProcessState state, InspectionResult result)
+    {
+        switch (result.Mode)
         {
-            MemoryReport layout = inspector.Inspect(pid, useSmaps: false, warn, expectedStartTicks: startTicks);
-            ResidentTotals? rollup = TryReadRollup(pid, warn);
-            if (rollup is { } totals)
-            {
-                _last[key] = new LastRead(layout, totals, now);
-                return Done(layout, ScanMode.Rollup, totals, now);
-            }
-
-            return Done(layout, ScanMode.Maps, null, null);
+            case ScanMode.MapsCached when state.LastResident is { } last:
+                return result with { Report = WithResidentOf(result.Report, last.Report), Totals = last.Totals, ResidentReadAt = last.At };
+            case ScanMode.Rollup when result.Totals is { } rollup:
+                state.LastResident = new ResidentRead(result.Report, rollup, result.ResidentReadAt ?? _time.GetUtcNow());
+                break;
+            case ScanMode.Smaps when result.Totals is { } sum && _options.SmapsInterval > TimeSpan.Zero:
+                state.LastResident = new ResidentRead(result.Report, sum, result.ResidentReadAt ?? _time.GetUtcNow());
+                break;
         }
 
-        MemoryReport report = inspector.Inspect(pid, useSmaps: true, warn, expectedStartTicks: startTicks);
-        if (!report.ResidentKnown)
-        {
-            // smaps could not be read (the inspector warned): maps only.
-            return Done(report, ScanMode.Maps, null, null);
-        }
-
-        CategoryTotals total = report.Total;
-        var sum = new ResidentTotals(total.ResidentBytes ?? 0, total.ProportionalBytes ?? 0, total.SwapBytes ?? 0);
-        if (_options.SmapsInterval > TimeSpan.Zero)
-        {
-            _last[key] = new LastRead(report, sum, now);
-        }
-
-        return Done(report, ScanMode.Smaps, sum, now);
-
-        CostControlledRead Done(MemoryReport r, ScanMode mode, ResidentTotals? totals, DateTimeOffset? at) =>
-            new(r, mode, Stopwatch.GetElapsedTime(started), totals, at);
+        return result;
     }
 
     /// <summary>
@@ -102,23 +78,6 @@ public sealed class ScanCostControl : IDisposable
     /// jitters, so "59.99 s ago" must not put the read off by a whole scan (75 s instead of 60 at 15 s scans).
     /// </summary>
     private static TimeSpan Slack(TimeSpan interval) => TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, interval.Ticks / 10));
-
-    /// <summary>Forgets processes the last scan did not see.</summary>
-    public void Retain(IReadOnlySet<(int, ulong)> seen)
-    {
-        if (_last.Count == 0)
-        {
-            return;
-        }
-
-        foreach ((int, ulong) key in _last.Keys)
-        {
-            if (!seen.Contains(key))
-            {
-                _last.Remove(key);
-            }
-        }
-    }
 
     /// <summary>Fresh layout from <paramref name="fresh"/> (maps), resident figures of <paramref name="resident"/> (the last expensive read).</summary>
     public static MemoryReport WithResidentOf(MemoryReport fresh, MemoryReport resident)
@@ -151,48 +110,4 @@ public sealed class ScanCostControl : IDisposable
             Jvm = fresh.Jvm,
         };
     }
-
-    private long ResidentBytes(int pid)
-    {
-        try
-        {
-            return StatmReader.ParseResidentBytes(_reader.ReadAll(_procFs.PidPath(pid, "statm")));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Unknown: read smaps as usual; the smaps read reports what is wrong.
-            return -1;
-        }
-    }
-
-    private ResidentTotals? TryReadRollup(int pid, Action<string>? warn)
-    {
-        string path = _procFs.PidPath(pid, "smaps_rollup");
-        try
-        {
-            return SmapsRollupParser.Parse(_reader.ReadAll(path), path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException && Directory.Exists(_procFs.PidDirectory(pid)))
-        {
-            warn?.Invoke($"{path} does not exist (Linux before 4.14?); maps only (resident unknown)");
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException || (e is IOException and not FileNotFoundException and not DirectoryNotFoundException && e.HResult != 3))
-        {
-            warn?.Invoke($"cannot read {path}: {e.Message}; maps only (resident unknown)");
-        }
-        catch (Exception e) when (e is IOException)
-        {
-            throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited while {path} was read", e);
-        }
-        catch (ProcParseException e)
-        {
-            throw new ProcessReadException(ReadFailure.Parse, e.Message, e);
-        }
-
-        return null;
-    }
-
-    public void Dispose() => _reader.Dispose();
-
-    private sealed record LastRead(MemoryReport Report, ResidentTotals Totals, DateTimeOffset At);
 }

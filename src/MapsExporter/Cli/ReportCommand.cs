@@ -1,6 +1,8 @@
 using System.Globalization;
+using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Parsing;
 using MapsExporter.Core.Parsing.Dumps;
+using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Reporting;
 using MapsExporter.Core.Scanning;
@@ -86,6 +88,9 @@ internal static class ReportCommand
 
         var procFs = new ProcFs(procRoot);
         using var inspector = new ProcessInspector(procFs);
+        // A dump is parsed and classified here; a PID by the inspector, which hands back the regions it classified.
+        var dumpTable = new MappingTable();
+        var dumpClassification = new Classification();
         var reports = new List<MemoryReport>();
         int failures = 0;
         if (format == "csv" && header)
@@ -96,11 +101,24 @@ internal static class ReportCommand
         foreach (string target in targets)
         {
             MemoryReport report;
+            ClassifiedRegions? regions;
             try
             {
-                report = IsPid(target, out int pid)
-                    ? inspector.Inspect(pid, useSmaps: !mapsOnly, warn: message => stderr.WriteLine($"mapsexporter: warning: {message}"))
-                    : DumpReader.Read(target, inspector.Table, inspector.Classification);
+                if (IsPid(target, out int pid))
+                {
+                    InspectionResult result = inspector.Inspect(pid, new InspectRequest { Mode = mapsOnly ? ScanMode.Maps : ScanMode.Smaps, KeepRegions = format == "text" });
+                    foreach (string warning in result.Warnings)
+                    {
+                        stderr.WriteLine($"mapsexporter: warning: {warning}");
+                    }
+
+                    (report, regions) = (result.Report, result.Regions);
+                }
+                else
+                {
+                    report = DumpReader.Read(target, dumpTable, dumpClassification);
+                    regions = format == "text" ? ClassifiedRegions.Capture(dumpTable, dumpClassification) : null;
+                }
             }
             catch (Exception e) when (e is ProcessReadException or ProcParseException or IOException or UnauthorizedAccessException)
             {
@@ -112,7 +130,7 @@ internal static class ReportCommand
             switch (format)
             {
                 case "text":
-                    TextReportWriter.Write(stdout, report, inspector.Table, inspector.Classification);
+                    TextReportWriter.Write(stdout, report, regions!);
                     break;
                 case "csv":
                     stdout.WriteLine(CsvReportWriter.Row(report));

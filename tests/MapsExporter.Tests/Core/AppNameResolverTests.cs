@@ -1,5 +1,5 @@
 using System.Text;
-using MapsExporter.Core.Scanning;
+using MapsExporter.Core.Parsing;
 
 namespace MapsExporter.Tests.Core;
 

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Classifying.Native;
+using MapsExporter.Core.Parsing;
+using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Scanning;
 using MapsExporter.Tests.Support;
@@ -22,12 +24,12 @@ public sealed class ChunkProbeCacheTests
     public void A_warm_inspection_classifies_as_a_fresh_one_with_far_fewer_reads()
     {
         using var program = ChunksProgram.Start(1, 2);
-        using var inspector = new ProcessInspector(new ProcFs());
+        using var inspector = new Scope();
         inspector.Inspect(program.Pid, exact: true);
         int cold = inspector.LastMemoryReads;
         Layout first = Layout.Of(inspector);
         Assert.Contains((program.ChainStart, program.ChunksEnd, RegionCategory.MallocMmap), first.Regions);
-        Assert.Equal(program.Leftovers.Length + 1, inspector.ChunkProbes.VmaCount(program.Pid));
+        Assert.Equal(program.Leftovers.Length + 1, inspector.ChunkProbes(program.Pid).Count);
 
         for (int i = 0; i < 3; i++)
         {
@@ -43,10 +45,10 @@ public sealed class ChunkProbeCacheTests
     {
         using var program = ChunksProgram.Start(1, 2);
         var clock = new ManualClock();
-        using var inspector = new ProcessInspector(new ProcFs(), clock);
+        using var inspector = new Scope(clock);
         inspector.Inspect(program.Pid, exact: true);
         int cold = inspector.LastMemoryReads;
-        clock.Advance(ChunkProbeCache.RecheckAfter - TimeSpan.FromSeconds(1));
+        clock.Advance(ChunkProbes.RecheckAfter - TimeSpan.FromSeconds(1));
         inspector.Inspect(program.Pid, exact: true);
         Assert.True(inspector.LastMemoryReads * 20 < cold, $"warm inspection read {inspector.LastMemoryReads} times, cold {cold}");
 
@@ -67,7 +69,7 @@ public sealed class ChunkProbeCacheTests
     public void A_change_of_bounds_shows_at_the_next_warm_inspection(string command)
     {
         using var program = ChunksProgram.Start(1, 2);
-        using var inspector = new ProcessInspector(new ProcFs());
+        using var inspector = new Scope();
         inspector.Inspect(program.Pid, exact: true);
         inspector.Inspect(program.Pid, exact: true);
         Layout before = Layout.Of(inspector);
@@ -93,7 +95,7 @@ public sealed class ChunkProbeCacheTests
         Layout fresh = Fresh(program.Pid);
         Assert.DoesNotContain(fresh.Regions, r => r.Category == RegionCategory.MallocMmap && r.End == program.ChunksEnd);
 
-        using var inspector = new ProcessInspector(new ProcFs());
+        using var inspector = new Scope();
         inspector.Inspect(program.Pid, exact: true);
         int cold = inspector.LastMemoryReads;
         for (int i = 0; i < 2; i++)
@@ -117,21 +119,21 @@ public sealed class ChunkProbeCacheTests
     public void Processes_missing_from_a_scan_s_listing_and_text_inspections_keep_nothing()
     {
         using var program = ChunksProgram.Start(1);
-        using var inspector = new ProcessInspector(new ProcFs());
+        using var inspector = new Scope();
         inspector.Inspect(program.Pid, exact: false);
-        Assert.Equal(0, inspector.ChunkProbes.ProcessCount);
+        Assert.Equal(0, inspector.ChunkProbes(program.Pid).Count);
 
         inspector.Inspect(program.Pid, exact: true);
-        Assert.Equal(2, inspector.ChunkProbes.VmaCount(program.Pid));
-        inspector.ChunkProbes.Retain(new HashSet<int> { program.Pid });
-        Assert.Equal(1, inspector.ChunkProbes.ProcessCount);
-        inspector.ChunkProbes.Retain(new HashSet<int>());
-        Assert.Equal(0, inspector.ChunkProbes.ProcessCount);
+        Assert.Equal(2, inspector.ChunkProbes(program.Pid).Count);
+        inspector.States.Retain(new HashSet<(int, ulong)> { (program.Pid, Scope.StartTicks(program.Pid)) });
+        Assert.Equal(1, inspector.States.Count);
+        inspector.States.Retain(new HashSet<(int, ulong)>());
+        Assert.Equal(0, inspector.States.Count);
     }
 
     private static Layout Fresh(int pid)
     {
-        using var fresh = new ProcessInspector(new ProcFs());
+        using var fresh = new Scope();
         fresh.Inspect(pid, exact: true);
         return Layout.Of(fresh);
     }
@@ -147,15 +149,17 @@ public sealed class ChunkProbeCacheTests
     /// <summary>Every mapping's bounds and category, and the chunk count: what a cache must not change.</summary>
     private sealed record Layout(IReadOnlyList<(ulong Start, ulong End, RegionCategory Category)> Regions, int MallocMmapChunks)
     {
-        public static Layout Of(ProcessInspector inspector)
+        public static Layout Of(Scope inspector)
         {
+            InspectionResult last = inspector.LastResult!;
             var regions = new List<(ulong, ulong, RegionCategory)>();
-            for (int i = 0; i < inspector.Table.Count; i++)
+            ReadOnlySpan<Mapping> items = last.Regions!.Items;
+            for (int i = 0; i < items.Length; i++)
             {
-                regions.Add((inspector.Table[i].Start, inspector.Table[i].End, inspector.Classification[i]));
+                regions.Add((items[i].Start, items[i].End, last.Regions.CategoryOf(i)));
             }
 
-            return new Layout(regions, inspector.Classification.MallocMmapChunks);
+            return new Layout(regions, last.Report.MallocMmapChunks);
         }
 
         public bool Equals(Layout? other) => other is not null && Regions.SequenceEqual(other.Regions) && MallocMmapChunks == other.MallocMmapChunks;
@@ -163,6 +167,27 @@ public sealed class ChunkProbeCacheTests
         public override int GetHashCode() => MallocMmapChunks;
 
         public override string ToString() => $"{MallocMmapChunks} chunks; " + string.Join(", ", Regions.Select(r => $"{r.Start:x}-{r.End:x} {r.Category}"));
+    }
+
+    /// <summary>An inspector and the process states a scan would keep, to inspect the same processes again and again.</summary>
+    private sealed class Scope(TimeProvider? time = null) : IDisposable
+    {
+        private readonly ProcessInspector _inspector = new(new ProcFs(), time);
+
+        public ProcessStates States { get; } = new(time);
+
+        public InspectionResult? LastResult { get; private set; }
+
+        public int LastMemoryReads => LastResult?.MemoryReads ?? 0;
+
+        public static ulong StartTicks(int pid) => ProcStatParser.ParseStartTimeTicks(File.ReadAllBytes($"/proc/{pid}/stat"), "stat");
+
+        public void Inspect(int pid, bool exact = true) =>
+            LastResult = _inspector.Inspect(pid, exact: exact, state: States.For(pid, StartTicks(pid)), keepRegions: true);
+
+        public ChunkProbes ChunkProbes(int pid) => States.For(pid, StartTicks(pid)).ChunkProbes;
+
+        public void Dispose() => _inspector.Dispose();
     }
 
     /// <summary>A clock the test moves.</summary>

@@ -21,7 +21,8 @@ public sealed partial class FixtureClassificationTests
     public static TheoryData<string, string> Fixtures()
     {
         var data = new TheoryData<string, string>();
-        foreach (string dir in Directory.GetDirectories(RepoPaths.Fixtures).Order(StringComparer.Ordinal))
+        // Each capture of one process (capture.sh records its command.txt); procfs/ is a whole tree, for the golden /metrics test.
+        foreach (string dir in Directory.GetDirectories(RepoPaths.Fixtures).Where(d => File.Exists(Path.Combine(d, "command.txt"))).Order(StringComparer.Ordinal))
         {
             data.Add(Path.GetFileName(dir), "smaps");
             data.Add(Path.GetFileName(dir), "maps");

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using MapsExporter.Core.Classifying.Native;
+using MapsExporter.Core.Parsing;
+using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Reporting;
 using MapsExporter.Core.Scanning;
@@ -54,15 +56,15 @@ public sealed class ThreadStateCacheTests
     public void New_threads_are_sampled_exited_ones_dropped_and_a_warm_inspection_reads_nothing()
     {
         using var program = ThreadProgram.Start();
-        using var inspector = new ProcessInspector(new ProcFs());
+        using var inspector = new Scope();
         inspector.Inspect(program.Pid, exact: true);
-        Assert.Equal(1, inspector.Threads.ThreadCount(program.Pid));
+        Assert.Equal(1, inspector.Threads(program.Pid).ThreadCount);
 
         int tid = program.StartThread(1);
         MemoryReport report = inspector.Inspect(program.Pid, exact: true);
         Assert.Equal(2, report.Threads);
-        Assert.Equal(2, inspector.Threads.ThreadCount(program.Pid));
-        Assert.True(inspector.Threads.LastReads.Comm >= 1, "the new thread's name is read");
+        Assert.Equal(2, inspector.Threads(program.Pid).ThreadCount);
+        Assert.True(inspector.Threads(program.Pid).LastReads.Comm >= 1, "the new thread's name is read");
 
         // Blocked threads have a known stack pointer: warm inspections read no syscall at all, and each thread's name
         // once in any NameRefreshInspections of them (the refreshes are spread by TID, so which inspection varies).
@@ -70,8 +72,8 @@ public sealed class ThreadStateCacheTests
         for (int i = 0; i < ThreadStateCache.NameRefreshInspections; i++)
         {
             inspector.Inspect(program.Pid, exact: true);
-            Assert.Equal(0, inspector.Threads.LastReads.Syscall);
-            names += inspector.Threads.LastReads.Comm;
+            Assert.Equal(0, inspector.Threads(program.Pid).LastReads.Syscall);
+            names += inspector.Threads(program.Pid).LastReads.Comm;
         }
 
         Assert.Equal(2, names);
@@ -85,7 +87,7 @@ public sealed class ThreadStateCacheTests
 
         report = inspector.Inspect(program.Pid, exact: true);
         Assert.Equal(1, report.Threads);
-        Assert.Equal(1, inspector.Threads.ThreadCount(program.Pid));
+        Assert.Equal(1, inspector.Threads(program.Pid).ThreadCount);
         Assert.NotEqual(0, tid);
     }
 
@@ -93,16 +95,16 @@ public sealed class ThreadStateCacheTests
     public void A_renamed_thread_shows_its_new_name_within_the_refresh_bound()
     {
         using var program = ThreadProgram.Start();
-        using var inspector = new ProcessInspector(new ProcFs());
+        using var inspector = new Scope();
         program.StartThread(2);
         inspector.Inspect(program.Pid, exact: true);
-        Assert.Contains(inspector.Classification.ThreadGroups.Keys, g => g.StartsWith("worker-", StringComparison.Ordinal));
+        Assert.Contains(inspector.LastReport!.ThreadGroups.Keys, g => g.StartsWith("worker-", StringComparison.Ordinal));
         program.Rename(2, "renamed");
         bool seen = false;
         for (int i = 0; i < ThreadStateCache.NameRefreshInspections && !seen; i++)
         {
             inspector.Inspect(program.Pid, exact: true);
-            seen = inspector.Classification.ThreadGroups.ContainsKey("renamed");
+            seen = inspector.LastReport!.ThreadGroups.ContainsKey("renamed");
         }
 
         Assert.True(seen, $"the new name was not read within {ThreadStateCache.NameRefreshInspections} inspections");
@@ -113,16 +115,19 @@ public sealed class ThreadStateCacheTests
     {
         using var program = ThreadProgram.Start();
         program.StartThread(3);
-        using var inspector = new ProcessInspector(new ProcFs());
+        using var inspector = new Scope();
         inspector.Inspect(program.Pid, exact: true);
-        Assert.Equal(2, inspector.Threads.ThreadCount(program.Pid));
+        Assert.Equal(2, inspector.Threads(program.Pid).ThreadCount);
 
         // What a reused PID looks like to the cache: the same PID, another start time. Everything is read afresh.
         var samples = new List<ThreadSample>();
         using var reader = new ProcFileReader();
-        ulong startTicks = inspector.ReadStartTimeTicks(program.Pid);
-        inspector.Threads.Sample(new ProcFs(), program.Pid, startTicks + 1, inspector.Table, reader, samples);
-        Assert.Equal((2, 2), inspector.Threads.LastReads);
+        ulong startTicks = Scope.StartTicks(program.Pid);
+        ProcessState reused = inspector.States.For(program.Pid, startTicks + 1);
+        var table = new MappingTable();
+        MapsParser.Parse(File.ReadAllBytes($"/proc/{program.Pid}/maps"), table, "maps");
+        reused.Threads.Sample(new ProcFs(), program.Pid, table, reader, samples);
+        Assert.Equal((2, 2), reused.Threads.LastReads);
         Assert.Equal(2, samples.Count);
     }
 
@@ -131,15 +136,15 @@ public sealed class ThreadStateCacheTests
     {
         using var kept = ThreadProgram.Start();
         using var gone = ThreadProgram.Start();
-        using var inspector = new ProcessInspector(new ProcFs());
+        using var inspector = new Scope();
         inspector.Inspect(kept.Pid, exact: true);
         inspector.Inspect(gone.Pid, exact: true);
-        Assert.Equal(2, inspector.Threads.ProcessCount);
+        Assert.Equal(2, inspector.States.Count);
 
-        inspector.Threads.Retain(new HashSet<int> { kept.Pid });
-        Assert.Equal(1, inspector.Threads.ProcessCount);
-        Assert.Equal(1, inspector.Threads.ThreadCount(kept.Pid));
-        Assert.Equal(0, inspector.Threads.ThreadCount(gone.Pid));
+        inspector.States.Retain(new HashSet<(int, ulong)> { (kept.Pid, Scope.StartTicks(kept.Pid)) });
+        Assert.Equal(1, inspector.States.Count);
+        Assert.Equal(1, inspector.Threads(kept.Pid).ThreadCount);
+        Assert.Equal(0, inspector.Threads(gone.Pid).ThreadCount);
     }
 
     [Fact]
@@ -148,17 +153,17 @@ public sealed class ThreadStateCacheTests
         using var program = ThreadProgram.Start();
         program.StartThread(4);
         program.StartThread(5);
-        using var warm = new ProcessInspector(new ProcFs());
+        using var warm = new Scope();
         for (int i = 0; i < 3; i++)
         {
             warm.Inspect(program.Pid, exact: true);
         }
 
         MemoryReport warmReport = warm.Inspect(program.Pid, exact: true);
-        using var fresh = new ProcessInspector(new ProcFs());
+        using var fresh = new Scope();
         MemoryReport freshReport = fresh.Inspect(program.Pid, exact: true);
         Assert.Equal(freshReport.Threads, warmReport.Threads);
-        Assert.Equal(fresh.Classification.ThreadGroups.OrderBy(p => p.Key, StringComparer.Ordinal).ToList(), warm.Classification.ThreadGroups.OrderBy(p => p.Key, StringComparer.Ordinal).ToList());
+        Assert.Equal(fresh.LastReport!.ThreadGroups.OrderBy(p => p.Key, StringComparer.Ordinal).ToList(), warm.LastReport!.ThreadGroups.OrderBy(p => p.Key, StringComparer.Ordinal).ToList());
     }
 
     [Fact]
@@ -167,9 +172,28 @@ public sealed class ThreadStateCacheTests
         using var program = ThreadProgram.Start();
         program.StartThread(6);
         program.StartThread(7);
-        using var inspector = new ProcessInspector(new ProcFs());
+        using var inspector = new Scope();
         Assert.Equal(3, inspector.Inspect(program.Pid, exact: false).Threads);
-        Assert.Equal(0, inspector.Threads.ProcessCount);
+        Assert.Equal(0, inspector.Threads(program.Pid).ThreadCount);
+    }
+
+    /// <summary>An inspector and the process states a scan would keep, to inspect the same processes again and again.</summary>
+    private sealed class Scope : IDisposable
+    {
+        private readonly ProcessInspector _inspector = new(new ProcFs());
+
+        public ProcessStates States { get; } = new();
+
+        public MemoryReport? LastReport { get; private set; }
+
+        public static ulong StartTicks(int pid) => ProcStatParser.ParseStartTimeTicks(File.ReadAllBytes($"/proc/{pid}/stat"), "stat");
+
+        public MemoryReport Inspect(int pid, bool exact = true) =>
+            LastReport = _inspector.Inspect(pid, exact: exact, state: States.For(pid, StartTicks(pid))).Report;
+
+        public ThreadStateCache Threads(int pid) => States.For(pid, StartTicks(pid)).Threads;
+
+        public void Dispose() => _inspector.Dispose();
     }
 
     private static string Compile()

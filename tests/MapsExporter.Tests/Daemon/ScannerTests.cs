@@ -90,8 +90,8 @@ public sealed class ScannerTests : IDisposable
         Assert.Empty(cached.Errors);
 
         // An exec changes the comm: read at once. An embedder loading libjvm.so keeps it: read within the minute.
-        Write("102/maps", jvmMaps);
-        Write("102/comm", "java\n");
+        // (an exec writes the comm that stat and comm show)
+        AddProcess(102, startTicks: 500, comm: "java", maps: jvmMaps, cmdline: "launcher\0");
         Assert.Equal([102], scanner.Scan().Processes.Select(p => p.Pid));
         time.Now += ProcessScanner.NotJvmRecheckInterval;
         Assert.Equal([102, 103], scanner.Scan().Processes.Select(p => p.Pid).Order());

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Parsing.Smaps;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Reporting;
 using MapsExporter.Core.Scanning;
@@ -26,7 +27,7 @@ public sealed partial class ExactClassificationTests
         // a HotSpot reservation merges with it: the exact read splits it off, so NMT's figures still hold exactly.
         using JavaWorkload jvm = JavaWorkload.Start(jdk, ["-Xmx256m"], 10, ["--native-churn", "--direct-buffers=16"]);
         using var inspector = new ProcessInspector(new ProcFs());
-        MemoryReport report = inspector.Inspect(jvm.Pid);
+        MemoryReport report = inspector.Inspect(jvm.Pid).Report;
         NmtSummary nmt = jvm.NativeMemorySummary();
         Assert.Equal(DecisionMethod.ChunkHeader, report.Methods[(int)RegionCategory.MallocMmap]);
         Assert.True(report.MallocMmapChunks >= 16, $"{report.MallocMmapChunks} chunks");
@@ -47,7 +48,7 @@ public sealed partial class ExactClassificationTests
     {
         using NativeArenaProgram program = NativeArenaProgram.Start(9);
         using var inspector = new ProcessInspector(new ProcFs());
-        MemoryReport report = inspector.Inspect(program.Pid);
+        MemoryReport report = inspector.Inspect(program.Pid).Report;
         Assert.Equal(DecisionMethod.HeapInfo, report.Methods[(int)RegionCategory.LibcArena]);
         Assert.Equal(program.GlibcArenaCount() - 1, report.LibcArenas);
         Assert.Equal(9, report.LibcArenas);
@@ -61,9 +62,12 @@ public sealed partial class ExactClassificationTests
     {
         using JavaWorkload jvm = JavaWorkload.Start(RepoPaths.Jdk17, ["-Xmx256m"], 10);
         using var inspector = new ProcessInspector(new ProcFs());
-        MemoryReport exact = inspector.Inspect(jvm.Pid);
+        MemoryReport exact = inspector.Inspect(jvm.Pid).Report;
 
-        // The same live mappings, as a process without CAP_SYS_PTRACE sees them: no memory, no stack pointers.
+        // The same live mappings (the idle JVM's smaps read again), as a process without CAP_SYS_PTRACE sees them: no
+        // memory, no stack pointers.
+        var table = new MappingTable();
+        SmapsParser.Parse(File.ReadAllBytes($"/proc/{jvm.Pid}/smaps"), table, "smaps");
         var classification = new Classification();
         var threads = new List<ThreadSample>();
         for (int i = 0; i < exact.Threads; i++)
@@ -71,7 +75,7 @@ public sealed partial class ExactClassificationTests
             threads.Add(new ThreadSample(i + 1, "t", 0));
         }
 
-        RegionClassifier.Classify(inspector.Table, classification, new ExactSources { Memory = null, Threads = threads, PerfData = null, IsJvm = true });
+        RegionClassifier.Classify(table, classification, new ExactSources { Memory = null, Threads = threads, PerfData = null, IsJvm = true });
         Assert.Equal([DecisionMethod.HeapInfo, DecisionMethod.ChunkHeader, DecisionMethod.StackPointer, DecisionMethod.HsPerfData], classification.Fallbacks.Order());
         Assert.Equal(DecisionMethod.Layout, classification.MethodOf(RegionCategory.LibcArena));
         Assert.Equal(exact.LibcArenas, classification.LibcArenas);
@@ -83,7 +87,8 @@ public sealed partial class ExactClassificationTests
     {
         using JavaWorkload jvm = JavaWorkload.Start(RepoPaths.Jdk25, ["-Xmx512m"], 20, ["--native-churn"]);
         using var inspector = new ProcessInspector(new ProcFs());
-        MemoryReport report = inspector.Inspect(jvm.Pid);
+        InspectionResult result = inspector.Inspect(jvm.Pid, keepRegions: true);
+        (MemoryReport report, ClassifiedRegions regions) = (result.Report, result.Regions!);
         var (code, systemMap, stderr) = ToolRunner.Run(Path.Combine(RepoPaths.Jdk25, "bin", "jcmd"), [jvm.Pid.ToString(CultureInfo.InvariantCulture), "System.map"]);
         Assert.True(code == 0, stderr);
 
@@ -92,7 +97,7 @@ public sealed partial class ExactClassificationTests
             ["JAVAHEAP"] = RegionCategory.JavaHeap, ["CLASS"] = RegionCategory.Metaspace, ["META"] = RegionCategory.Metaspace,
             ["CDS"] = RegionCategory.CdsArchive, ["STACK"] = RegionCategory.ThreadStack, ["CODE"] = RegionCategory.CodeCache,
         };
-        ReadOnlySpan<Mapping> items = inspector.Table.Items;
+        ReadOnlySpan<Mapping> items = regions.Items;
         int compared = 0;
         var mismatches = new List<string>();
         foreach (Match m in SystemMapLine().Matches(systemMap))
@@ -109,15 +114,15 @@ public sealed partial class ExactClassificationTests
             // A code heap's segment map (small, not executable) can merge with a malloc chunk beside it, which
             // System.map still labels CODE; then neither its part nor its PROT_NONE rest is found: the stated limit.
             if (tag == "CODE" && (items[index].Permissions & Permissions.Execute) == 0 && items[index].Size < 4 << 20
-                && inspector.Classification[index] == RegionCategory.Unknown)
+                && regions.CategoryOf(index) == RegionCategory.Unknown)
             {
                 continue;
             }
 
             compared++;
-            if (inspector.Classification[index] != want)
+            if (regions.CategoryOf(index) != want)
             {
-                mismatches.Add($"{m.Value.Trim()} -> {inspector.Classification[index].Id()}");
+                mismatches.Add($"{m.Value.Trim()} -> {regions.CategoryOf(index).Id()}");
             }
         }
 

@@ -46,8 +46,8 @@ public sealed class LiveJvmReportTests
         Dictionary<string, string>? environment = arenaMax is { } max ? new() { ["MALLOC_ARENA_MAX"] = max.ToString(CultureInfo.InvariantCulture) } : null;
         using JavaWorkload jvm = JavaWorkload.Start(jdk, flags, threads, ["--native-churn"], environment);
         using var inspector = new ProcessInspector(new ProcFs());
-        MemoryReport text = inspector.Inspect(jvm.Pid, exact: false);
-        MemoryReport exact = inspector.Inspect(jvm.Pid);
+        MemoryReport text = inspector.Inspect(jvm.Pid, exact: false).Report;
+        MemoryReport exact = inspector.Inspect(jvm.Pid).Report;
         NmtSummary nmt = jvm.NativeMemorySummary();
         int glibcArenas = jvm.GlibcArenaCount();
 
@@ -132,8 +132,8 @@ public sealed class LiveJvmReportTests
     {
         using JavaWorkload jvm = JavaWorkload.Start(RepoPaths.Jdk17, ["-Xmx256m"], 10);
         using var inspector = new ProcessInspector(new ProcFs());
-        MemoryReport smaps = inspector.Inspect(jvm.Pid, exact: false);
-        MemoryReport maps = inspector.Inspect(jvm.Pid, useSmaps: false, exact: false);
+        MemoryReport smaps = inspector.Inspect(jvm.Pid, exact: false).Report;
+        MemoryReport maps = inspector.Inspect(jvm.Pid, useSmaps: false, exact: false).Report;
         Assert.False(maps.ResidentKnown);
         Assert.Null(maps.Total.ResidentBytes);
         foreach (RegionCategory category in new[] { RegionCategory.JavaHeap, RegionCategory.Metaspace, RegionCategory.CdsArchive, RegionCategory.CodeCache })

@@ -24,7 +24,7 @@ public sealed class NativeArenaTests
 
         using NativeArenaProgram program = NativeArenaProgram.Start(threads, arenaMax);
         using var inspector = new ProcessInspector(new ProcFs());
-        MemoryReport report = inspector.Inspect(program.Pid, exact: false);
+        MemoryReport report = inspector.Inspect(program.Pid, exact: false).Report;
         int glibc = program.GlibcArenaCount();
 
         Assert.False(report.IsJvm);

@@ -22,9 +22,10 @@ public sealed class OtherRuntimeTests
         // Keep GC-heap pages in use so the reservation has committed read/write parts while it is read.
         byte[][] live = Enumerable.Range(0, 64).Select(_ => new byte[64 * 1024]).ToArray();
         using var inspector = new ProcessInspector(new ProcFs());
-        MemoryReport report = inspector.Inspect(Environment.ProcessId);
+        InspectionResult result = inspector.Inspect(Environment.ProcessId, keepRegions: true);
+        MemoryReport report = result.Report;
         Assert.False(report.IsJvm);
-        Assert.True(LargestAnonymousReservation(inspector.Table) >= 1UL << 30, "no GC reservation of the JVM heap's shape: the test proves nothing");
+        Assert.True(LargestAnonymousReservation(result.Regions!.Items) >= 1UL << 30, "no GC reservation of the JVM heap's shape: the test proves nothing");
 
         MemoryReport fromDump = ReportOfDump(File.ReadAllBytes($"/proc/{Environment.ProcessId}/smaps"));
         GC.KeepAlive(live);
@@ -35,10 +36,10 @@ public sealed class OtherRuntimeTests
         }
     }
 
-    private static ulong LargestAnonymousReservation(MappingTable table)
+    private static ulong LargestAnonymousReservation(ReadOnlySpan<Mapping> items)
     {
         ulong largest = 0;
-        foreach (ref readonly Mapping m in table.Items)
+        foreach (ref readonly Mapping m in items)
         {
             if (m.Kind == MappingKind.Anonymous)
             {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Parsing;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Scanning;
 using MapsExporter.Metrics;
@@ -114,11 +115,13 @@ public sealed class CostControlTests : IDisposable
             Thread.Sleep(50);
             var procFs = new ProcFs();
             using var inspector = new ProcessInspector(procFs);
-            using var full = new ScanCostControl(procFs, null, _time);
-            using var rollup = new ScanCostControl(procFs, new ScanCostOptions { RollupAboveBytes = 1 }, _time);
-            ulong start = inspector.ReadStartTimeTicks(sleeper.Id);
-            CostControlledRead a = full.Read(inspector, sleeper.Id, start, useSmaps: true, warn: null);
-            CostControlledRead b = rollup.Read(inspector, sleeper.Id, start, useSmaps: true, warn: null);
+            var full = new ScanCostControl(null, _time);
+            var rollup = new ScanCostControl(new ScanCostOptions { RollupAboveBytes = 1 }, _time);
+            using var files = new ProcessFiles(procFs);
+            ProcStat identity = files.ReadStat(sleeper.Id);
+            var state = new ProcessState(sleeper.Id, identity.StartTicks, _time);
+            InspectionResult a = full.Complete(state, inspector.Inspect(sleeper.Id, new InspectRequest { Mode = full.Plan(state, useSmaps: true, () => files.ReadResidentBytes(sleeper.Id)), State = state, Stat = identity }));
+            InspectionResult b = rollup.Complete(state, inspector.Inspect(sleeper.Id, new InspectRequest { Mode = rollup.Plan(state, useSmaps: true, () => files.ReadResidentBytes(sleeper.Id)), State = state, Stat = identity }));
             Assert.Equal(ScanMode.Smaps, a.Mode);
             Assert.Equal(ScanMode.Rollup, b.Mode);
             Assert.Equal(a.Totals!.Value.ResidentBytes, b.Totals!.Value.ResidentBytes);
@@ -144,7 +147,7 @@ public sealed class CostControlTests : IDisposable
         }
 
         using var publisher = new MetricsPublisher();
-        publisher.Publish(new ScanSnapshot(_time.GetUtcNow(), TimeSpan.FromMilliseconds(3), true, null, [sample], [], [], null));
+        publisher.Publish(new ScanSnapshot(_time.GetUtcNow(), TimeSpan.FromMilliseconds(3), true, null, [sample], [], [], null), hostCpus: 2);
         using var buffer = new MemoryStream();
         await publisher.WriteAsync(buffer, CancellationToken.None);
         MetricsScrape scrape = MetricsScrape.Parse(Encoding.UTF8.GetString(buffer.ToArray()));

@@ -112,7 +112,7 @@ public sealed class HostileInputPropertyTests
         }
 
         using var text = new StringWriter();
-        TextReportWriter.Write(text, report, table, classification);
+        TextReportWriter.Write(text, report, ClassifiedRegions.Capture(table, classification));
         using var json = new MemoryStream();
         JsonReportWriter.Write(json, [report]);
         string csv = CsvReportWriter.Row(report);

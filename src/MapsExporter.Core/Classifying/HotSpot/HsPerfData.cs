@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using MapsExporter.Core.Scanning;
+using MapsExporter.Core.Parsing;
 
 namespace MapsExporter.Core.Classifying.HotSpot;
 

@@ -31,7 +31,7 @@ public static class MallocChunkDetector
     /// below them) start somewhere inside a leftover VMA. Each page of a small leftover VMA is tried as the first
     /// chunk; a chain that ends exactly at the VMA's end is malloc's, and the VMA is split there. With
     /// <paramref name="cache"/> (a process inspected again), a VMA searched recently with the same bounds is not
-    /// searched again (see <see cref="ChunkProbeCache"/>); the result is the same.
+    /// searched again (see <see cref="ChunkProbes"/>); the result is the same.
     /// </summary>
     public static void DetectBehind(MappingTable table, Classification result, IProcessMemory? memory, ChunkProbes? cache = null)
     {

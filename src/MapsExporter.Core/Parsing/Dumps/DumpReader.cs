@@ -3,7 +3,6 @@ using MapsExporter.Core.Classifying.HotSpot;
 using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Parsing.Smaps;
 using MapsExporter.Core.Reporting;
-using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Core.Parsing.Dumps;
 

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MapsExporter.Core.Scanning;
+namespace MapsExporter.Core.Parsing;
 
 /// <summary>
 /// Names a process without leaking its arguments: for a <c>java</c> launcher the main class, the jar's file
@@ -17,6 +17,14 @@ public static class AppNameResolver
         "--enable-native-access", "--limit-modules", "--add-reads", "--add-exports", "--add-opens", "--patch-module",
         "--source", "-d", "--describe-module", "--illegal-native-access",
     ];
+
+    /// <summary>
+    /// The one rule naming a process, for selection (<c>--selection.include-app</c>) and for the label and the
+    /// report alike: the JVM's main class from its hsperfdata (right for any launcher: jsvc, jpackage, embedders),
+    /// else the main class or jar of a <c>java</c> command line, else the comm.
+    /// </summary>
+    public static string Choose(string? perfDataMainClass, string? javaCommandLineName, string comm) =>
+        perfDataMainClass ?? javaCommandLineName ?? comm;
 
     /// <summary>The main class or jar name from a NUL-separated <c>/proc/PID/cmdline</c>, or null if it is not a java launcher.</summary>
     public static string? FromJavaCommandLine(ReadOnlySpan<byte> cmdline)

@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 namespace MapsExporter.Core.Classifying.Native;
 
 /// <summary>
-/// Remembers, per process (keyed by PID and start time: a reused PID starts empty), what
-/// <see cref="MallocChunkDetector.DetectBehind"/> found in each leftover VMA, keyed by the VMA's bounds, so that a
-/// scan does not read a header at every page of the same VMAs of the same long-lived processes again and again:
+/// What <see cref="MallocChunkDetector.DetectBehind"/> found in each leftover VMA of one process, keyed by the VMA's
+/// bounds, so that a scan does not read a header at every page of the same VMAs of the same long-lived processes
+/// again and again. It belongs to the process's state (<see cref="Scanning.ProcessState"/>: a reused PID starts
+/// empty, and it is forgotten with the process).
 /// <list type="bullet">
 /// <item>A VMA searched without finding a chain is skipped while its bounds stay the same. A new mmapped chunk can
 /// only be mapped in free address space, so a chain appears behind a VMA only with a change of its bounds (the chunk
@@ -13,66 +14,27 @@ namespace MapsExporter.Core.Classifying.Native;
 /// by searching again once the result is <see cref="RecheckAfter"/> old.</item>
 /// <item>A VMA where a chain was found keeps the chain's start: one walk from there confirms it (and counts the
 /// chunks); when that walk no longer ends at the VMA's end, the VMA is searched again.</item>
-/// <item>VMAs not seen at an inspection are dropped; processes missing from a scan's listing are dropped by
-/// <see cref="Retain"/> (an inspector without a scanner, the report command's, inspects a process once).</item>
+/// <item>VMAs not seen at an inspection are dropped.</item>
 /// </list>
 /// </summary>
-public sealed class ChunkProbeCache(TimeProvider? time = null)
+public sealed class ChunkProbes
 {
     /// <summary>A remembered result is searched for again once this old.</summary>
     public static readonly TimeSpan RecheckAfter = TimeSpan.FromMinutes(1);
 
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly Dictionary<int, ChunkProbes> _processes = [];
-
-    /// <summary>Processes held (for tests and bounds).</summary>
-    public int ProcessCount => _processes.Count;
-
-    /// <summary>VMAs remembered for <paramref name="pid"/>.</summary>
-    public int VmaCount(int pid) => _processes.TryGetValue(pid, out ChunkProbes? p) ? p.Count : 0;
-
-    /// <summary>What is remembered of <paramref name="pid"/> started at <paramref name="startTicks"/>, for one inspection.</summary>
-    public ChunkProbes For(int pid, ulong startTicks)
-    {
-        if (!_processes.TryGetValue(pid, out ChunkProbes? probes) || probes.StartTicks != startTicks)
-        {
-            probes = new ChunkProbes(startTicks, _time);
-            _processes[pid] = probes;
-        }
-
-        return probes;
-    }
-
-    /// <summary>Drops every process whose PID is not in <paramref name="alive"/> (a scan's listing).</summary>
-    public void Retain(IReadOnlySet<int> alive)
-    {
-        foreach (int pid in _processes.Keys)
-        {
-            if (!alive.Contains(pid))
-            {
-                _processes.Remove(pid);
-            }
-        }
-    }
-}
-
-/// <summary>One process's remembered <see cref="MallocChunkDetector.DetectBehind"/> results; see <see cref="ChunkProbeCache"/>.</summary>
-public sealed class ChunkProbes
-{
     private readonly TimeProvider _time;
     private readonly Dictionary<(ulong Start, ulong End), Entry> _vmas = [];
     private int _inspection;
     private int _seen;
 
-    internal ChunkProbes(ulong startTicks, TimeProvider time)
+    /// <param name="time">The clock of the re-checks (tests pass one they move).</param>
+    public ChunkProbes(TimeProvider? time = null)
     {
-        StartTicks = startTicks;
-        _time = time;
+        _time = time ?? TimeProvider.System;
     }
 
-    internal ulong StartTicks { get; }
-
-    internal int Count => _vmas.Count;
+    /// <summary>VMAs remembered (for tests and bounds).</summary>
+    public int Count => _vmas.Count;
 
     internal void BeginInspection()
     {
@@ -81,12 +43,12 @@ public sealed class ChunkProbes
     }
 
     /// <summary>
-    /// Whether [<paramref name="start"/>, <paramref name="end"/>) was searched less than <see cref="ChunkProbeCache.RecheckAfter"/>
+    /// Whether [<paramref name="start"/>, <paramref name="end"/>) was searched less than <see cref="RecheckAfter"/>
     /// ago; then <paramref name="chainStart"/> is where its chain started, 0 when it had none.
     /// </summary>
     internal bool TryGetRecent(ulong start, ulong end, out ulong chainStart)
     {
-        if (_vmas.TryGetValue((start, end), out Entry entry) && _time.GetElapsedTime(entry.SearchedAt) < ChunkProbeCache.RecheckAfter)
+        if (_vmas.TryGetValue((start, end), out Entry entry) && _time.GetElapsedTime(entry.SearchedAt) < RecheckAfter)
         {
             chainStart = entry.ChainStart;
             Keep(start, end, entry.ChainStart, entry.SearchedAt);
