@@ -1,5 +1,6 @@
 using MapsExporter.Configuration;
 using MapsExporter.Logging;
+using MapsExporter.Metrics;
 using MapsExporter.Scanning;
 using MapsExporter.Web;
 
@@ -24,6 +25,7 @@ internal static class DaemonHost
         builder.Services.AddDaemonLogging(builder.Configuration);
         builder.Services.AddWebConfig(); // before AddWeb: TLS is a default of the listeners AddWeb creates
         builder.Services.AddWeb(builder.Configuration);
+        builder.Services.AddMetricsPublishing();
         builder.Services.AddScanning(builder.Configuration);
         WebApplication app = builder.Build();
         app.UseWebConfig();

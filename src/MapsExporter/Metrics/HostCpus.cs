@@ -7,14 +7,15 @@ namespace MapsExporter.Metrics;
 /// </summary>
 internal static class HostCpus
 {
-    public const string OnlinePath = "/sys/devices/system/cpu/online";
+    /// <summary>The online CPU list under the sysfs mount point <paramref name="sysFs"/> (<c>--path.sysfs</c>).</summary>
+    public static string OnlinePath(string sysFs) => Path.Combine(sysFs, "devices/system/cpu/online");
 
-    /// <summary>The count in <paramref name="path"/> (a list such as <c>0-3,6</c>), else <see cref="Environment.ProcessorCount"/>.</summary>
-    public static int Read(string path = OnlinePath)
+    /// <summary>The count in <see cref="OnlinePath"/> (a list such as <c>0-3,6</c>), else <see cref="Environment.ProcessorCount"/>.</summary>
+    public static int Read(string sysFs)
     {
         try
         {
-            return Parse(File.ReadAllText(path)) ?? Environment.ProcessorCount;
+            return Parse(File.ReadAllText(OnlinePath(sysFs))) ?? Environment.ProcessorCount;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

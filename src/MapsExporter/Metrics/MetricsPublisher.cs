@@ -32,10 +32,11 @@ internal sealed class MetricsPublisher : IDisposable
     /// <summary>The last scan's exposition and its gzip copy, or null before the first scan.</summary>
     public RenderedScrape? Rendered => Volatile.Read(ref _rendered);
 
-    /// <summary>The snapshot the gauges show now.</summary>
-    public ScanSnapshot? Latest { get; private set; }
-
-    public void Publish(ScanSnapshot snapshot)
+    /// <summary>
+    /// Shows <paramref name="snapshot"/>; <paramref name="hostCpus"/> is read by the caller (from sysfs), so that no
+    /// file is read under the lock.
+    /// </summary>
+    public void Publish(ScanSnapshot snapshot, int hostCpus)
     {
         _gate.Wait();
         try
@@ -49,13 +50,11 @@ internal sealed class MetricsPublisher : IDisposable
                 }
             }
 
-            var figures = new ScanFigures(snapshot, HostCpus.Read(), SelfFigures.Read());
+            var figures = new ScanFigures(snapshot, hostCpus, SelfFigures.Read());
             foreach (MetricFamily family in _families)
             {
                 family.Finish(figures);
             }
-
-            Latest = snapshot;
 
             // Rendered once per scan: every scrape until the next one serves these bytes, without the lock.
             Volatile.Write(ref _rendered, _renderer.Render(Registry));

@@ -18,16 +18,18 @@ internal sealed partial class ScanService : BackgroundService
     private readonly ScanOptions _options;
     private readonly ProcessScanner _scanner;
     private readonly MetricsPublisher _publisher;
+    private readonly LatestScan _latest;
     private readonly TimeProvider _time;
     private readonly ILogger<ScanService> _logger;
     private readonly FailureLogThrottle _throttle;
     private long _scans;
 
-    public ScanService(IOptions<ScanOptions> options, ProcessScanner scanner, MetricsPublisher publisher, TimeProvider time, ILogger<ScanService> logger)
+    public ScanService(IOptions<ScanOptions> options, ProcessScanner scanner, MetricsPublisher publisher, LatestScan latest, TimeProvider time, ILogger<ScanService> logger)
     {
         _options = options.Value;
         _scanner = scanner;
         _publisher = publisher;
+        _latest = latest;
         _time = time;
         _logger = logger;
         _throttle = new FailureLogThrottle(time, WarningPeriod);
@@ -76,7 +78,9 @@ internal sealed partial class ScanService : BackgroundService
             snapshot = ScanSnapshot.Failed(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), $"{e.GetType().Name}: {e.Message}");
         }
 
-        _publisher.Publish(snapshot);
+        // sysfs is read here, not under the publisher's lock, which scrapes before the first scan wait for.
+        _publisher.Publish(snapshot, HostCpus.Read(_options.SysFs));
+        _latest.Set(snapshot);
         ReturnMemoryWhileIdle();
         LogScan(number, snapshot.Duration.TotalMilliseconds, snapshot.Processes.Count, snapshot.Errors.Count);
         LogFailures(number, snapshot);

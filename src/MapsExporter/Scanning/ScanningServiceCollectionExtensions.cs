@@ -1,7 +1,6 @@
 using MapsExporter.Configuration;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Scanning;
-using MapsExporter.Metrics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -21,7 +20,6 @@ internal static class ScanningServiceCollectionExtensions
             SelectionOptions selection = sp.GetRequiredService<IOptions<SelectionOptions>>().Value;
             return new ProcessScanner(new ProcFs(scan.ProcFs), selection.ToSelector(), scan.Smaps, sp.GetRequiredService<TimeProvider>(), scan.CostOptions);
         });
-        services.AddSingleton<MetricsPublisher>();
         services.AddHostedService<ScanService>();
         return services;
     }

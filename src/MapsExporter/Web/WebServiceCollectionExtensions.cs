@@ -1,5 +1,6 @@
 using MapsExporter.Configuration;
 using MapsExporter.Metrics;
+using MapsExporter.Scanning;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -27,7 +28,7 @@ internal static class WebServiceCollectionExtensions
     /// <summary><c>/</c> (landing page), <c>/metrics</c> (the last scan) and <c>/healthz</c> (did the last scan succeed).</summary>
     public static WebApplication MapDaemonEndpoints(this WebApplication app)
     {
-        app.MapGet("/", (MetricsPublisher publisher) => Results.Content(LandingPage.Render(publisher.Latest), "text/html; charset=utf-8"));
+        app.MapGet("/", (LatestScan latest) => Results.Content(LandingPage.Render(latest.Snapshot), "text/html; charset=utf-8"));
         app.MapGet("/metrics", async (HttpContext context, MetricsPublisher publisher) =>
         {
             context.Response.ContentType = MetricsContentType;
@@ -50,7 +51,7 @@ internal static class WebServiceCollectionExtensions
             context.Response.ContentLength = body.Length;
             await context.Response.Body.WriteAsync(body, context.RequestAborted);
         });
-        app.MapGet("/healthz", (MetricsPublisher publisher) => publisher.Latest switch
+        app.MapGet("/healthz", (LatestScan latest) => latest.Snapshot switch
         {
             null => Results.Text("no scan yet\n", statusCode: StatusCodes.Status503ServiceUnavailable),
             { Success: true } => Results.Text("ok\n"),

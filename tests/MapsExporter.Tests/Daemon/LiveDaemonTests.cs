@@ -27,7 +27,7 @@ public sealed class LiveDaemonTests(LiveDaemonFixture fixture)
     {
         // Scrape, then take the published snapshot; they are the same scan when the timestamps agree.
         (MetricsScrape scrape, ScanSnapshot snapshot) = await Poll.UntilAsync(
-            async () => (await Daemon.ScrapeAsync(), Daemon.Publisher.Latest!),
+            async () => (await Daemon.ScrapeAsync(), Daemon.Latest.Snapshot!),
             pair => Math.Abs(pair.Item1.Value("mapsexporter_last_scan_timestamp_seconds") - (pair.Item2.Timestamp.ToUnixTimeMilliseconds() / 1000.0)) < 0.0005,
             TimeSpan.FromSeconds(20),
             "a scrape and a snapshot of the same scan");

@@ -13,20 +13,20 @@ public sealed class MetricFamiliesTests
     public async Task No_family_keeps_a_series_of_a_process_gone_from_the_next_scan()
     {
         using var publisher = new MetricsPublisher();
-        publisher.Publish(Snapshot([Everything(100, "A"), Everything(200, "B")]));
+        publisher.Publish(Snapshot([Everything(100, "A"), Everything(200, "B")]), hostCpus: 2);
         MetricsScrape first = await PublisherTests.Scrape(publisher);
         string[] perProcess = [.. MetricFamilies.Create().Where(f => f.IsPerProcess).Select(f => f.Name)];
         // The sample sets every family a process has, or this test would prove nothing for the ones it leaves out.
         Assert.All(perProcess, family => Assert.Contains("100", first.Pids(family)));
         Assert.Equal(perProcess.Order(), first.Samples.Where(s => s.Label("pid") == "100").Select(s => s.Name).Distinct().Order());
 
-        publisher.Publish(Snapshot([Everything(200, "B")]));
+        publisher.Publish(Snapshot([Everything(200, "B")]), hostCpus: 2);
         MetricsScrape second = await PublisherTests.Scrape(publisher);
         // Any family, declared per process or not: the text is searched, not the table.
         Assert.DoesNotContain("pid=\"100\"", second.Text, StringComparison.Ordinal);
         Assert.All(perProcess, family => Assert.Equal(["200"], second.Pids(family)));
 
-        publisher.Publish(ScanSnapshot.Failed(DateTimeOffset.UnixEpoch, TimeSpan.Zero, "/proc is gone"));
+        publisher.Publish(ScanSnapshot.Failed(DateTimeOffset.UnixEpoch, TimeSpan.Zero, "/proc is gone"), hostCpus: 2);
         Assert.Empty((await PublisherTests.Scrape(publisher)).AllPids());
     }
 
@@ -47,7 +47,7 @@ public sealed class MetricFamiliesTests
     public async Task Families_are_rendered_in_the_tables_order()
     {
         using var publisher = new MetricsPublisher();
-        publisher.Publish(Snapshot([Everything(100, "A")]));
+        publisher.Publish(Snapshot([Everything(100, "A")]), hostCpus: 2);
         MetricsScrape scrape = await PublisherTests.Scrape(publisher);
         string[] rendered = [.. scrape.Text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2])];
         Assert.Equal(MetricFamilies.Create().Select(f => f.Name), rendered);

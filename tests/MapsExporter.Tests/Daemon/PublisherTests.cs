@@ -10,15 +10,17 @@ namespace MapsExporter.Tests.Daemon;
 /// <summary>The publisher on made-up snapshots: series removal, no fake zeros, counters, promtool-clean output.</summary>
 public sealed class PublisherTests
 {
+    private const int HostCpus = 2;
+
     [Fact]
     public async Task Series_of_processes_gone_from_the_next_scan_are_removed()
     {
         using var publisher = new MetricsPublisher();
-        publisher.Publish(Snapshot([Sample(100, "A", resident: true), Sample(200, "B", resident: true)], [new ScanError(300, ReadFailure.Permission, "denied")]));
+        publisher.Publish(Snapshot([Sample(100, "A", resident: true), Sample(200, "B", resident: true)], [new ScanError(300, ReadFailure.Permission, "denied")]), HostCpus);
         MetricsScrape first = await Scrape(publisher);
         Assert.Equal(["100", "200"], first.AllPids().Order());
 
-        publisher.Publish(Snapshot([Sample(200, "B", resident: true)], [new ScanError(300, ReadFailure.Permission, "denied"), new ScanError(400, ReadFailure.Vanished, "gone")]));
+        publisher.Publish(Snapshot([Sample(200, "B", resident: true)], [new ScanError(300, ReadFailure.Permission, "denied"), new ScanError(400, ReadFailure.Vanished, "gone")]), HostCpus);
         MetricsScrape second = await Scrape(publisher);
         Assert.Equal(["200"], second.AllPids());
         Assert.Equal(1, second.Value("mapsexporter_scanned_processes"));
@@ -34,7 +36,7 @@ public sealed class PublisherTests
     public async Task Resident_sizes_are_not_published_when_only_maps_could_be_read()
     {
         using var publisher = new MetricsPublisher();
-        publisher.Publish(Snapshot([Sample(100, "A", resident: true), Sample(200, "B", resident: false)], []));
+        publisher.Publish(Snapshot([Sample(100, "A", resident: true), Sample(200, "B", resident: false)], []), HostCpus);
         MetricsScrape scrape = await Scrape(publisher);
         foreach (string family in new[] { "mapsexporter_region_resident_bytes", "mapsexporter_region_proportional_bytes", "mapsexporter_region_swap_bytes" })
         {
@@ -51,8 +53,8 @@ public sealed class PublisherTests
     public async Task A_failed_scan_publishes_success_0_and_no_process_series()
     {
         using var publisher = new MetricsPublisher();
-        publisher.Publish(Snapshot([Sample(100, "A", resident: true)], []));
-        publisher.Publish(ScanSnapshot.Failed(DateTimeOffset.UnixEpoch.AddSeconds(42), TimeSpan.FromMilliseconds(3), "/proc is gone"));
+        publisher.Publish(Snapshot([Sample(100, "A", resident: true)], []), HostCpus);
+        publisher.Publish(ScanSnapshot.Failed(DateTimeOffset.UnixEpoch.AddSeconds(42), TimeSpan.FromMilliseconds(3), "/proc is gone"), HostCpus);
         MetricsScrape scrape = await Scrape(publisher);
         Assert.Equal(0, scrape.Value("mapsexporter_last_scan_success"));
         Assert.Equal(42, scrape.Value("mapsexporter_last_scan_timestamp_seconds"));

@@ -1,5 +1,5 @@
 using MapsExporter.Daemon;
-using MapsExporter.Metrics;
+using MapsExporter.Scanning;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -24,7 +24,8 @@ internal sealed class RunningDaemon : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public MetricsPublisher Publisher => _app.Services.GetRequiredService<MetricsPublisher>();
+    /// <summary>The last scan, as <c>/</c> and <c>/healthz</c> show it.</summary>
+    public LatestScan Latest => _app.Services.GetRequiredService<LatestScan>();
 
     public static async Task<RunningDaemon> StartAsync(params string[] flags)
     {

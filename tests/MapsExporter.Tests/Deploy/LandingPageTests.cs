@@ -51,7 +51,7 @@ public sealed class LandingPageTests
     public void Host_cpus_count_the_kernels_cpu_list(string list, int? expected) => Assert.Equal(expected, HostCpus.Parse(list));
 
     [Fact]
-    public void Host_cpus_are_read_from_sysfs() => Assert.Equal(HostCpus.Parse(File.ReadAllText(HostCpus.OnlinePath)), HostCpus.Read());
+    public void Host_cpus_are_read_from_sysfs() => Assert.Equal(HostCpus.Parse(File.ReadAllText(HostCpus.OnlinePath("/sys"))), HostCpus.Read("/sys"));
 
     private static ScanSnapshot Snapshot(string app)
     {
