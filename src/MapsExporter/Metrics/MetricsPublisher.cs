@@ -74,7 +74,7 @@ internal sealed class MetricsPublisher : IDisposable
             return;
         }
 
-        // Before the first scan: only the self families, rendered now.
+        // Before the first scan: every family, with no process series yet (the unlabelled ones at 0), rendered now.
         using var buffer = new MemoryStream();
         await _gate.WaitAsync(cancellationToken);
         try

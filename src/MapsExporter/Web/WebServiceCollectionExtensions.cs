@@ -34,7 +34,7 @@ internal static class WebServiceCollectionExtensions
             context.Response.ContentType = MetricsContentType;
             if (publisher.Rendered is not { } rendered)
             {
-                // Before the first scan: the self families, rendered now.
+                // Before the first scan: every family, with no process series yet, rendered now.
                 await publisher.WriteAsync(context.Response.Body, context.RequestAborted);
                 return;
             }
