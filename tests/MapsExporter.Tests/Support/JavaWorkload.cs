@@ -28,8 +28,18 @@ public sealed class JavaWorkload : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts <c>java [flags] Workload threads [extra...]</c> and waits for READY.</summary>
-    public static JavaWorkload Start(string jdk, IEnumerable<string> jvmFlags, int threads, IEnumerable<string>? extraArgs = null, IDictionary<string, string>? environment = null)
+    private static string Link(string target, string name)
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("mapsexporter-launcher-").FullName, name);
+        File.CreateSymbolicLink(path, target);
+        return path;
+    }
+
+    /// <summary>
+    /// Starts <c>java [flags] Workload threads [extra...]</c> and waits for READY; with <paramref name="launcher"/>, through
+    /// a link of that name to java (as jsvc or a jpackage launcher would: another argv[0] and comm).
+    /// </summary>
+    public static JavaWorkload Start(string jdk, IEnumerable<string> jvmFlags, int threads, IEnumerable<string>? extraArgs = null, IDictionary<string, string>? environment = null, string? launcher = null)
     {
         string classes = Compile(jdk);
         string stderrPath = Path.Combine(Path.GetTempPath(), $"mapsexporter-jvm-{Guid.NewGuid():N}.stderr");
@@ -38,7 +48,7 @@ public sealed class JavaWorkload : IDisposable
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add("exec \"$@\" 2>\"$MAPSEXPORTER_STDERR\"");
         info.ArgumentList.Add("sh");
-        info.ArgumentList.Add(Path.Combine(jdk, "bin", "java"));
+        info.ArgumentList.Add(launcher is null ? Path.Combine(jdk, "bin", "java") : Link(Path.Combine(jdk, "bin", "java"), launcher));
         info.ArgumentList.Add("-XX:NativeMemoryTracking=summary");
         foreach (string flag in jvmFlags)
         {
