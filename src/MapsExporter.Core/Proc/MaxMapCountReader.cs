@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Buffers.Text;
 
 namespace MapsExporter.Core.Proc;
 
@@ -6,14 +6,14 @@ namespace MapsExporter.Core.Proc;
 public static class MaxMapCountReader
 {
     /// <summary>The limit, or null when the file cannot be read or does not hold a number.</summary>
-    public static long? TryRead(ProcFs procFs)
+    public static long? TryRead(ProcFs procFs, ProcFileReader reader)
     {
         try
         {
-            string text = File.ReadAllText(procFs.HostPath("sys/vm/max_map_count"));
-            return long.TryParse(text.AsSpan().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long value) ? value : null;
+            ReadOnlySpan<byte> text = reader.ReadAll(procFs.HostPath("sys/vm/max_map_count")).Trim("\n "u8);
+            return Utf8Parser.TryParse(text, out long value, out int consumed) && consumed == text.Length && value >= 0 ? value : null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (ProcReadErrors.IsReadFailure(e))
         {
             return null;
         }

@@ -123,7 +123,7 @@ public sealed class ProcessScanner : IDisposable
         States.Retain(seen);
         // A huge process read once (or gone) does not keep its buffer: the next scan's largest file decides.
         _files.TrimBuffers();
-        return new ScanSnapshot(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), true, null, samples, errors, fallbacks, MaxMapCountReader.TryRead(_procFs))
+        return new ScanSnapshot(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), true, null, samples, errors, fallbacks, MaxMapCountReader.TryRead(_procFs, _files.Reader))
         {
             ExactMethodsUnavailable = exactUnavailable,
         };

@@ -10,6 +10,10 @@ namespace MapsExporter.Core.Scanning;
 /// </summary>
 public sealed class ProcessState
 {
+    private readonly TimeProvider? _time;
+    private ThreadStateCache? _threads;
+    private ChunkProbes? _chunkProbes;
+
     /// <param name="pid">The process.</param>
     /// <param name="startTicks">Its start time (stat's starttime): with the PID, who it is.</param>
     /// <param name="time">The clock of the chunk probes' re-checks (tests pass one they move).</param>
@@ -17,7 +21,7 @@ public sealed class ProcessState
     {
         Pid = pid;
         StartTicks = startTicks;
-        ChunkProbes = new ChunkProbes(time);
+        _time = time;
     }
 
     public int Pid { get; }
@@ -50,11 +54,11 @@ public sealed class ProcessState
     /// <summary>The last smaps or smaps_rollup read, whose resident figures the scans between reuse (<see cref="ScanCostControl"/>).</summary>
     internal ResidentRead? LastResident { get; set; }
 
-    /// <summary>Thread names and stack pointers from earlier exact inspections.</summary>
-    public ThreadStateCache Threads { get; } = new();
+    /// <summary>Thread names and stack pointers from earlier exact inspections (made on first use: most processes a scan keeps are not reported).</summary>
+    public ThreadStateCache Threads => _threads ??= new ThreadStateCache();
 
-    /// <summary>What earlier exact inspections found behind leftover VMAs.</summary>
-    public ChunkProbes ChunkProbes { get; }
+    /// <summary>What earlier exact inspections found behind leftover VMAs (made on first use).</summary>
+    public ChunkProbes ChunkProbes => _chunkProbes ??= new ChunkProbes(_time);
 }
 
 /// <summary>An expensive read's figures, kept for the scans that read only maps until the next one.</summary>
