@@ -1,5 +1,4 @@
 using MapsExporter.Cli;
-using MapsExporter.Configuration;
 using MapsExporter.Daemon;
 
 namespace MapsExporter;
@@ -15,7 +14,7 @@ internal static class Program
           mapsexporter --help                                                        this text
 
         Flags of the exporter (also appsettings.json, or environment MAPSEXPORTER__SECTION__KEY, e.g. MAPSEXPORTER__SCAN__INTERVAL=30s):
-        {CommandLineFlags.Usage()}
+        {DaemonHost.Flags.Usage()}
         Endpoints: / (this exporter), /metrics, /healthz (200 when the last scan succeeded).
         Run 'mapsexporter report --help' for the report's options.
         """;

@@ -3,10 +3,10 @@ using Microsoft.Extensions.Options;
 
 namespace MapsExporter.Configuration;
 
-/// <summary>Turns a bad setting's exception (at bind or at start) into one line for stderr (the daemon then exits <see cref="ExitCodes.Config"/>).</summary>
+/// <summary>Turns a bad setting's exception (at bind or at start) into one line for stderr, naming the setting by its flag (the daemon then exits <see cref="ExitCodes.Config"/>).</summary>
 internal static partial class ConfigurationErrors
 {
-    public static string? Describe(Exception exception)
+    public static string? Describe(Exception exception, CommandLineFlags flags)
     {
         for (Exception? e = exception; e is not null; e = e.InnerException)
         {
@@ -15,9 +15,9 @@ internal static partial class ConfigurationErrors
                 case OptionsValidationException validation:
                     return string.Join("; ", validation.Failures);
                 case InvalidOperationException when e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal):
-                    return DescribeConversion(e.Message);
+                    return DescribeConversion(e.Message, flags);
                 case AggregateException aggregate when aggregate.InnerExceptions.Count > 0:
-                    return Describe(aggregate.InnerExceptions[0]);
+                    return Describe(aggregate.InnerExceptions[0], flags);
             }
         }
 
@@ -25,11 +25,11 @@ internal static partial class ConfigurationErrors
     }
 
     // "Failed to convert configuration value 'x' at 'Scan:Smaps' to type 'System.Boolean'."
-    private static string DescribeConversion(string message)
+    private static string DescribeConversion(string message, CommandLineFlags flags)
     {
         Match match = ConversionMessage().Match(message);
         return match.Success
-            ? $"{CommandLineFlags.Describe(match.Groups[2].Value)}: '{match.Groups[1].Value}' is not a valid {match.Groups[3].Value.Replace("System.", "", StringComparison.Ordinal).ToLowerInvariant()}"
+            ? $"{flags.Describe(match.Groups[2].Value)}: '{match.Groups[1].Value}' is not a valid {match.Groups[3].Value.Replace("System.", "", StringComparison.Ordinal).ToLowerInvariant()}"
             : message;
     }
 

@@ -13,7 +13,7 @@ internal static class DaemonCommand
 {
     public static async Task<int> RunAsync(string[] args, TextWriter stderr)
     {
-        if (CommandLineFlags.FindUnknown(args) is { } problem)
+        if (DaemonHost.Flags.FindUnknown(args) is { } problem)
         {
             await stderr.WriteLineAsync($"mapsexporter: {problem} (see mapsexporter --help)");
             return ExitCodes.Usage;
@@ -29,6 +29,13 @@ internal static class DaemonCommand
             await using WebApplication app = DaemonHost.Build(args);
             // Every setting is checked here, before the host starts (which would log a stack trace for a bad one).
             app.Services.GetRequiredService<IStartupValidator>().Validate();
+            // Through the daemon's logger, once the settings are known good: in the configured format (JSON lines stay
+            // JSON, journald gets a priority), and a bad setting still exits with its one line.
+            foreach (Flag flag in DaemonHost.Flags.FindOldSpellings(args))
+            {
+                app.Logger.LogWarning("Flag {OldFlag} is deprecated and will be removed: use {Flag}", flag.OldName, flag.Name);
+            }
+
             await app.StartAsync();
             ICollection<string>? addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
             app.Logger.LogInformation("Listening on {Addresses}", string.Join(", ", addresses ?? []));
@@ -40,7 +47,7 @@ internal static class DaemonCommand
             await app.WaitForShutdownAsync();
             return ExitCodes.Success;
         }
-        catch (Exception e) when (ConfigurationErrors.Describe(e) is { } message)
+        catch (Exception e) when (ConfigurationErrors.Describe(e, DaemonHost.Flags) is { } message)
         {
             await stderr.WriteLineAsync($"mapsexporter: {message}");
             return ExitCodes.Config;

@@ -11,6 +11,9 @@ internal static class DaemonHost
 {
     public const string EnvironmentPrefix = "MAPSEXPORTER__";
 
+    /// <summary>Every feature's flags, grouped by prefix as node_exporter groups them: --web.*, --path.*, --scan.*, --selection.*, --log.*.</summary>
+    public static CommandLineFlags Flags { get; } = new([.. WebOptions.Flags.All, .. ScanOptions.Flags.All, .. SelectionOptions.Flags.All, .. LogOptions.Flags.All]);
+
     public static WebApplication Build(string[] args)
     {
         // The content root is the binary's folder: systemd starts it elsewhere, and appsettings.json must still be found.
@@ -20,7 +23,7 @@ internal static class DaemonHost
         builder.Configuration
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false)
             .AddEnvironmentVariables(EnvironmentPrefix)
-            .AddCommandLine(args, CommandLineFlags.SwitchMappings);
+            .AddCommandLine(args, Flags.SwitchMappings);
         builder.Services.AddSystemd();
         builder.Services.AddDaemonLogging(builder.Configuration);
         builder.Services.AddWebConfig(); // before AddWeb: TLS is a default of the listeners AddWeb creates

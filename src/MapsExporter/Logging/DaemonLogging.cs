@@ -1,4 +1,3 @@
-using MapsExporter.Configuration;
 using System.Globalization;
 using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Options;
@@ -16,7 +15,9 @@ internal static class DaemonLogging
     /// <summary>Section <c>Log</c>, and Serilog as the only logger. Sinks are set in code: under Native AOT, sinks named in configuration do not load.</summary>
     public static IServiceCollection AddDaemonLogging(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddValidatedOptions<LogOptions, LogOptionsValidator>(configuration, LogOptions.Section);
+        // Bound on its static type: under Native AOT the configuration binder's source generator writes this binding.
+        services.AddOptions<LogOptions>().Bind(configuration.GetSection(LogOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LogOptions>, LogOptionsValidator>();
         // The static Log.Logger stays the bootstrap logger: several hosts can run in one process (tests).
         services.AddSerilog(
             (provider, logger) => Configure(logger, provider.GetRequiredService<IOptions<LogOptions>>().Value, SystemdHelpers.IsSystemdService()),

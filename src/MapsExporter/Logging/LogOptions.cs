@@ -17,6 +17,18 @@ internal sealed class LogOptions
 
     public bool Json => string.Equals(Format, "json", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>The section's flags, <c>--log.*</c>.</summary>
+    public static class Flags
+    {
+        private static readonly LogOptions Defaults = new();
+
+        public static Flag Level { get; } = Flag.For("--log.level", Section, nameof(LogOptions.Level), Defaults.Level, "debug, info, warn or error");
+
+        public static Flag Format { get; } = Flag.For("--log.format", Section, nameof(LogOptions.Format), Defaults.Format, "logfmt or json (compact JSON, one event a line)");
+
+        public static IReadOnlyList<Flag> All { get; } = [Level, Format];
+    }
+
     public static bool TryParseLevel(string? text, out LogEventLevel level)
     {
         switch (text?.ToUpperInvariant())
@@ -50,12 +62,12 @@ internal sealed class LogOptionsValidator : IValidateOptions<LogOptions>
         var failures = new List<string>();
         if (!LogOptions.TryParseLevel(options.Level, out _))
         {
-            failures.Add($"{CommandLineFlags.Describe("Log:Level")}: '{options.Level}' is not one of debug, info, warn, error");
+            failures.Add($"{LogOptions.Flags.Level.Describe()}: '{options.Level}' is not one of debug, info, warn, error");
         }
 
         if (options.Format is not ("logfmt" or "text" or "json"))
         {
-            failures.Add($"{CommandLineFlags.Describe("Log:Format")}: '{options.Format}' is not one of logfmt, json");
+            failures.Add($"{LogOptions.Flags.Format.Describe()}: '{options.Format}' is not one of logfmt, json");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

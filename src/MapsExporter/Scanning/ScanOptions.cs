@@ -1,10 +1,11 @@
 using MapsExporter.Configuration;
 using MapsExporter.Core.Scanning;
+using MapsExporter.Metrics;
 using Microsoft.Extensions.Options;
 
 namespace MapsExporter.Scanning;
 
-/// <summary>Section <c>Scan</c>: how often and where to scan.</summary>
+/// <summary>Section <c>Scan</c>: how often and where to scan. The defaults here are the only ones (flags and <c>--help</c> read them).</summary>
 internal sealed class ScanOptions
 {
     public const string Section = "Scan";
@@ -26,9 +27,7 @@ internal sealed class ScanOptions
     /// smaps) and holds the target's mmap lock, while resident sizes move slowly; the layout (arenas, stacks,
     /// threads, virtual sizes) stays as fresh as the scan.
     /// </summary>
-    public string SmapsInterval { get; set; } = DefaultSmapsInterval;
-
-    public const string DefaultSmapsInterval = "1m";
+    public string SmapsInterval { get; set; } = "1m";
 
     /// <summary>Processes whose Rss (statm) is above this many bytes are read through smaps_rollup + maps; 0: never.</summary>
     public long RollupAboveBytes { get; set; }
@@ -40,6 +39,32 @@ internal sealed class ScanOptions
         SmapsInterval = PrometheusDuration.TryParse(SmapsInterval, out TimeSpan s) ? s : TimeSpan.Zero,
         RollupAboveBytes = RollupAboveBytes,
     };
+
+    /// <summary>The section's flags: <c>--path.*</c> for the roots, <c>--scan.*</c> for the rest.</summary>
+    public static class Flags
+    {
+        private static readonly ScanOptions Defaults = new();
+
+        public static Flag ProcFs { get; } = Flag.For("--path.procfs", Section, nameof(ScanOptions.ProcFs), Defaults.ProcFs,
+            "procfs mount point (the host's /proc when in a container)");
+
+        public static Flag SysFs { get; } = Flag.For("--path.sysfs", Section, nameof(ScanOptions.SysFs), Defaults.SysFs,
+            "sysfs mount point (the host's /sys when in a container): the online CPUs are read there");
+
+        public static Flag Interval { get; } = Flag.For("--scan.interval", Section, nameof(ScanOptions.Interval), Defaults.Interval,
+            "time between scans, as Prometheus writes durations (500ms, 15s, 1m, 1h30m)", oldName: "--scan-interval");
+
+        public static Flag Smaps { get; } = Flag.For("--scan.smaps", Section, nameof(ScanOptions.Smaps), Defaults.Smaps,
+            "read smaps (resident sizes); false reads maps only, which never stalls the target");
+
+        public static Flag SmapsInterval { get; } = Flag.For("--scan.smaps-interval", Section, nameof(ScanOptions.SmapsInterval), Defaults.SmapsInterval,
+            "least time between smaps reads of a process (page-table walks); maps in the scans between keeps the layout fresh, resident figures are kept from the last smaps read; 0s: every scan");
+
+        public static Flag RollupAboveBytes { get; } = Flag.For("--scan.rollup-above-bytes", Section, nameof(ScanOptions.RollupAboveBytes), Defaults.RollupAboveBytes,
+            "read smaps_rollup (totals) + maps (layout) instead of smaps for processes whose Rss is above this many bytes; 0: never");
+
+        public static IReadOnlyList<Flag> All { get; } = [ProcFs, SysFs, Interval, Smaps, SmapsInterval, RollupAboveBytes];
+    }
 }
 
 internal sealed class ScanOptionsValidator : IValidateOptions<ScanOptions>
@@ -49,22 +74,28 @@ internal sealed class ScanOptionsValidator : IValidateOptions<ScanOptions>
         var failures = new List<string>();
         if (!PrometheusDuration.TryParse(options.Interval, out TimeSpan interval) || interval <= TimeSpan.Zero)
         {
-            failures.Add($"{CommandLineFlags.Describe("Scan:Interval")}: '{options.Interval}' is not a positive duration like 500ms, 15s, 1m or 1h30m");
+            failures.Add($"{ScanOptions.Flags.Interval.Describe()}: '{options.Interval}' is not a positive duration like 500ms, 15s, 1m or 1h30m");
         }
 
         if (!PrometheusDuration.TryParse(options.SmapsInterval, out _))
         {
-            failures.Add($"{CommandLineFlags.Describe("Scan:SmapsInterval")}: '{options.SmapsInterval}' is not a duration like 1m or 5m (0s: every scan)");
+            failures.Add($"{ScanOptions.Flags.SmapsInterval.Describe()}: '{options.SmapsInterval}' is not a duration like 1m or 5m (0s: every scan)");
         }
 
         if (options.RollupAboveBytes < 0)
         {
-            failures.Add($"{CommandLineFlags.Describe("Scan:RollupAboveBytes")}: {options.RollupAboveBytes} is negative (0 turns it off)");
+            failures.Add($"{ScanOptions.Flags.RollupAboveBytes.Describe()}: {options.RollupAboveBytes} is negative (0 turns it off)");
         }
 
         if (string.IsNullOrEmpty(options.ProcFs) || !File.Exists(Path.Combine(options.ProcFs, "stat")))
         {
-            failures.Add($"{CommandLineFlags.Describe("Scan:ProcFs")}: '{options.ProcFs}' is not a procfs mount (no stat file in it)");
+            failures.Add($"{ScanOptions.Flags.ProcFs.Describe()}: '{options.ProcFs}' is not a procfs mount (no stat file in it)");
+        }
+
+        // The one sysfs file the daemon reads (mapsexporter_host_cpus).
+        if (string.IsNullOrEmpty(options.SysFs) || !File.Exists(HostCpus.OnlinePath(options.SysFs)))
+        {
+            failures.Add($"{ScanOptions.Flags.SysFs.Describe()}: '{options.SysFs}' is not a sysfs mount (no {HostCpus.OnlinePath(options.SysFs)})");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

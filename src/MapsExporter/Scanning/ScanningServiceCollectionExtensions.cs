@@ -1,4 +1,3 @@
-using MapsExporter.Configuration;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Scanning;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -11,8 +10,11 @@ internal static class ScanningServiceCollectionExtensions
     /// <summary>Sections <c>Scan</c> and <c>Selection</c>, the scanner, the metrics publisher and the scanning service.</summary>
     public static IServiceCollection AddScanning(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddValidatedOptions<ScanOptions, ScanOptionsValidator>(configuration, ScanOptions.Section);
-        services.AddValidatedOptions<SelectionOptions, SelectionOptionsValidator>(configuration, SelectionOptions.Section);
+        // Each bound on its static type: under Native AOT the configuration binder's source generator writes these bindings.
+        services.AddOptions<ScanOptions>().Bind(configuration.GetSection(ScanOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ScanOptions>, ScanOptionsValidator>();
+        services.AddOptions<SelectionOptions>().Bind(configuration.GetSection(SelectionOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SelectionOptions>, SelectionOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(sp =>
         {

@@ -19,6 +19,23 @@ internal sealed class SelectionOptions
     public string IncludeNative { get; set; } = "";
 
     public ProcessSelector ToSelector() => new(IncludeApp, ExcludeApp, IncludeNative);
+
+    /// <summary>The section's flags, <c>--selection.*</c>.</summary>
+    public static class Flags
+    {
+        private static readonly SelectionOptions Defaults = new();
+
+        public static Flag IncludeApp { get; } = Flag.For("--selection.include-app", Section, nameof(SelectionOptions.IncludeApp), Defaults.IncludeApp,
+            "regex (anchored) on the app name: only these JVMs", oldName: "--include-app");
+
+        public static Flag ExcludeApp { get; } = Flag.For("--selection.exclude-app", Section, nameof(SelectionOptions.ExcludeApp), Defaults.ExcludeApp,
+            "regex (anchored) on the app name: not these processes", oldName: "--exclude-app");
+
+        public static Flag IncludeNative { get; } = Flag.For("--selection.include-native", Section, nameof(SelectionOptions.IncludeNative), Defaults.IncludeNative,
+            "regex (anchored) on comm: also these non-Java processes", oldName: "--include-native");
+
+        public static IReadOnlyList<Flag> All { get; } = [IncludeApp, ExcludeApp, IncludeNative];
+    }
 }
 
 internal sealed class SelectionOptionsValidator : IValidateOptions<SelectionOptions>
@@ -26,17 +43,17 @@ internal sealed class SelectionOptionsValidator : IValidateOptions<SelectionOpti
     public ValidateOptionsResult Validate(string? name, SelectionOptions options)
     {
         var failures = new List<string>();
-        Check(failures, "Selection:IncludeApp", options.IncludeApp);
-        Check(failures, "Selection:ExcludeApp", options.ExcludeApp);
-        Check(failures, "Selection:IncludeNative", options.IncludeNative);
+        Check(failures, SelectionOptions.Flags.IncludeApp, options.IncludeApp);
+        Check(failures, SelectionOptions.Flags.ExcludeApp, options.ExcludeApp);
+        Check(failures, SelectionOptions.Flags.IncludeNative, options.IncludeNative);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static void Check(List<string> failures, string key, string pattern)
+    private static void Check(List<string> failures, Flag flag, string pattern)
     {
         if (ProcessSelector.Check(pattern) is { } problem)
         {
-            failures.Add($"{CommandLineFlags.Describe(key)}: '{pattern}' is not a valid regex: {problem}");
+            failures.Add($"{flag.Describe()}: '{pattern}' is not a valid regex: {problem}");
         }
     }
 }

@@ -1,4 +1,3 @@
-using MapsExporter.Configuration;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -83,7 +82,7 @@ internal sealed class WebConfigValidator : IValidateOptions<WebOptions>
         }
         catch (WebConfigException e)
         {
-            return ValidateOptionsResult.Fail($"{CommandLineFlags.Describe("Web:ConfigFile")}: {e.Message}");
+            return ValidateOptionsResult.Fail($"{WebOptions.Flags.ConfigFile.Describe()}: {e.Message}");
         }
     }
 }

@@ -13,7 +13,9 @@ internal static class WebServiceCollectionExtensions
     /// <summary>Section <c>Web</c>, and Kestrel listening on its address only.</summary>
     public static IServiceCollection AddWeb(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddValidatedOptions<WebOptions, WebOptionsValidator>(configuration, WebOptions.Section);
+        // Bound on its static type: under Native AOT the configuration binder's source generator writes this binding.
+        services.AddOptions<WebOptions>().Bind(configuration.GetSection(WebOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WebOptions>, WebOptionsValidator>();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<WebOptions>>((kestrel, web) =>
         {
             kestrel.AddServerHeader = false;

@@ -9,14 +9,16 @@ namespace MapsExporter.Tests.Daemon;
 public sealed class DaemonProcessTests
 {
     [Theory]
-    [InlineData("--scan-interval=banana", "--scan-interval")]
-    [InlineData("--scan-interval=1m1h", "--scan-interval")]
+    [InlineData("--scan.interval=banana", "--scan.interval")]
+    [InlineData("--scan.interval=1m1h", "--scan.interval")]
     [InlineData("--web.listen-address=nowhere", "--web.listen-address")]
     [InlineData("--web.listen-address=:99999", "--web.listen-address")]
     [InlineData("--path.procfs=/nonexistent", "--path.procfs")]
+    [InlineData("--path.sysfs=/nonexistent", "--path.sysfs")]
+    [InlineData("--scan-interval=banana", "--scan.interval")]
     [InlineData("--log.level=loud", "--log.level")]
     [InlineData("--log.format=xml", "--log.format")]
-    [InlineData("--include-app=(", "--include-app")]
+    [InlineData("--selection.include-app=(", "--selection.include-app")]
     [InlineData("--scan.smaps=maybe", "--scan.smaps")]
     public void A_bad_flag_value_is_one_line_naming_the_setting_and_exit_78(string flag, string name)
     {
@@ -35,7 +37,7 @@ public sealed class DaemonProcessTests
     {
         (int code, string stderr) = DaemonProcess.Run(["--web.listen-address=127.0.0.1:0"], new Dictionary<string, string> { ["MAPSEXPORTER__SCAN__INTERVAL"] = "soon" });
         Assert.Equal(78, code);
-        Assert.Equal("mapsexporter: --scan-interval (Scan:Interval): 'soon' is not a positive duration like 500ms, 15s, 1m or 1h30m", stderr.Trim());
+        Assert.Equal("mapsexporter: --scan.interval (Scan:Interval): 'soon' is not a positive duration like 500ms, 15s, 1m or 1h30m", stderr.Trim());
     }
 
     [Fact]
@@ -49,7 +51,7 @@ public sealed class DaemonProcessTests
     [Fact]
     public async Task Json_log_format_writes_one_json_object_per_line_and_sigterm_exits_0()
     {
-        using DaemonProcess daemon = DaemonProcess.Start(["--web.listen-address=127.0.0.1:0", "--scan-interval=200ms", "--log.format=json", "--log.level=debug"]);
+        using DaemonProcess daemon = DaemonProcess.Start(["--web.listen-address=127.0.0.1:0", "--scan.interval=200ms", "--log.format=json", "--log.level=debug"]);
         await Poll.UntilAsync(
             () => Task.FromResult(daemon.Stderr),
             text => text.Split('\n').Count(l => l.Contains("took", StringComparison.Ordinal)) >= 3,
@@ -87,7 +89,7 @@ public sealed class DaemonProcessTests
 
             // A scan interval of an hour: only the start-up scan ever runs, so data at READY=1 proves the order.
             using DaemonProcess shell = DaemonProcess.Start(
-                [$"--web.listen-address=127.0.0.1:{port}", "--scan-interval=1h"],
+                [$"--web.listen-address=127.0.0.1:{port}", "--scan.interval=1h"],
                 new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath },
                 launcher: fakeSystemd,
                 launcherArgs: ["-c", "\"$@\" & echo $!; wait $!", "systemd"]);
