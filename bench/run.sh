@@ -30,7 +30,7 @@ now_ns() { date +%s%N; }
 BENCH_DLL=$ROOT/bench/MapsExporter.Benchmarks/bin/Release/net10.0/MapsExporter.Benchmarks.dll
 dotnet build bench/MapsExporter.Benchmarks -c Release -v q -nologo >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; exit 1; }
 gcc -O2 -o "$WORK/mappings" tests/workloads/mappings.c
-# The workload under its own class name, so the scans select only the JVMs started here (-include-app).
+# The workload under its own class name, so the scans select only the JVMs started here (--selection.include-app).
 sed 's/\bWorkload\b/BenchWorkload/g' tests/workloads/Workload.java >"$WORK/BenchWorkload.java"
 "$JDK/bin/javac" -d "$WORK" "$WORK/BenchWorkload.java"
 
@@ -141,7 +141,7 @@ if want sidebyside; then
     c0=$(cpu_ticks $PE); for _ in $(seq 40); do curl -fsS -o /dev/null http://127.0.0.1:19256/metrics; done; c1=$(cpu_ticks $PE)
     awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "process-exporter CPU per scrape     %8.1f ms (40 scrapes, %d ticks)\n", 1000 * d / hz / 40, d }'
     stop "$PE"
-    "$BIN" --web.listen-address 127.0.0.1:19139 --scan-interval 500ms --scan.smaps-interval=0s --include-app BenchWorkload --log.level debug >"$WORK/d.log" 2>&1 &
+    "$BIN" --web.listen-address 127.0.0.1:19139 --scan.interval 500ms --scan.smaps-interval=0s --selection.include-app BenchWorkload --log.level debug >"$WORK/d.log" 2>&1 &
     D=$!; PIDS_TO_KILL+=("$D")
     wait_http http://127.0.0.1:19139/metrics
     sleep 2
@@ -160,9 +160,9 @@ if want footprint; then
   self() { curl -fsS "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
   # FOOTPRINT_A_FLAGS: extra flags for A; FOOTPRINT_SKIP_B=1: A and A0 only.
   # shellcheck disable=SC2086
-  "$BIN" --web.listen-address 127.0.0.1:19135 --scan-interval 15s --include-app BenchWorkload ${FOOTPRINT_A_FLAGS:-} >"$WORK/a.log" 2>&1 &
+  "$BIN" --web.listen-address 127.0.0.1:19135 --scan.interval 15s --selection.include-app BenchWorkload ${FOOTPRINT_A_FLAGS:-} >"$WORK/a.log" 2>&1 &
   A=$!; PIDS_TO_KILL+=("$A")
-  "$BIN" --web.listen-address 127.0.0.1:19138 --scan-interval 15s --scan.smaps-interval=0s --include-app BenchWorkload >"$WORK/a0.log" 2>&1 &
+  "$BIN" --web.listen-address 127.0.0.1:19138 --scan.interval 15s --scan.smaps-interval=0s --selection.include-app BenchWorkload >"$WORK/a0.log" 2>&1 &
   A0=$!; PIDS_TO_KILL+=("$A0")
   wait_http http://127.0.0.1:19135/metrics
   wait_http http://127.0.0.1:19138/metrics
@@ -187,7 +187,7 @@ if want footprint; then
   ( time -p bash -c 'for r in $(seq 10); do for p in "$@"; do cat /proc/$p/smaps >/dev/null; done; done' _ "${JVMS[@]}" ) 2>&1 | awk '/^user|^sys/ { t += $2 } END { printf "baseline: cat of the 20 smaps, user+sys %.1f ms per round = %.3f%% of one core at one round per 15 s\n", t * 100, t * 100 / 15000 * 100 }'
 
   if [ -z "${FOOTPRINT_SKIP_B:-}" ]; then
-    "$BIN" --web.listen-address 127.0.0.1:19136 --scan-interval 100ms --scan.smaps-interval=0s --include-app BenchWorkload --log.level debug >"$WORK/b.log" 2>&1 &
+    "$BIN" --web.listen-address 127.0.0.1:19136 --scan.interval 100ms --scan.smaps-interval=0s --selection.include-app BenchWorkload --log.level debug >"$WORK/b.log" 2>&1 &
     B=$!; PIDS_TO_KILL+=("$B")
     wait_http http://127.0.0.1:19136/metrics
     next=100
@@ -212,7 +212,7 @@ if want scrapes; then
   say "scrapes: /metrics of 50 generated JVMs, wrk 50 connections 30 s, 127.0.0.1"
   BIN=$(aot_binary)
   dotnet "$BENCH_DLL" gentree "$WORK/proc50" tests/Fixtures/jdk17-g1-xmx512m-t20 50 0
-  "$BIN" --web.listen-address 127.0.0.1:19137 --path.procfs "$WORK/proc50" --scan-interval 15s >"$WORK/c.log" 2>&1 &
+  "$BIN" --web.listen-address 127.0.0.1:19137 --path.procfs "$WORK/proc50" --scan.interval 15s >"$WORK/c.log" 2>&1 &
   C=$!; PIDS_TO_KILL+=("$C")
   wait_http http://127.0.0.1:19137/metrics
   curl -fsS http://127.0.0.1:19137/metrics >"$WORK/metrics.txt"

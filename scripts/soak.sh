@@ -40,7 +40,7 @@ else
 fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 10199)
-"${cmd[@]}" --web.listen-address="127.0.0.1:$port" --scan-interval="$interval" --include-native='soak-.*|sleep' \
+"${cmd[@]}" --web.listen-address="127.0.0.1:$port" --scan.interval="$interval" --selection.include-native='soak-.*|sleep' \
   --log.level=info >"$work/daemon.log" 2>&1 &
 daemon=$!
 pids+=("$daemon")

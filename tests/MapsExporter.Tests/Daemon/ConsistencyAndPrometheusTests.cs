@@ -20,7 +20,7 @@ public sealed class ConsistencyAndPrometheusTests(LiveDaemonFixture fixture)
     {
         // Scans every 100 ms; `sleep` processes are selected as native processes and started and killed all the time,
         // so consecutive scans have different sets of PIDs.
-        await using RunningDaemon daemon = await RunningDaemon.StartAsync("--scan-interval=100ms", "--include-native=sleep");
+        await using RunningDaemon daemon = await RunningDaemon.StartAsync("--scan.interval=100ms", "--selection.include-native=sleep");
         // At least 4 s and 10 scans (a loaded machine scans slower), at most 30 s.
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var started = System.Diagnostics.Stopwatch.StartNew();

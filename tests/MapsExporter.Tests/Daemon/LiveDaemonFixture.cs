@@ -25,7 +25,7 @@ public sealed class LiveDaemonFixture : IAsyncLifetime
         Task<JavaWorkload> jdk25 = Task.Run(() => JavaWorkload.Start(RepoPaths.Jdk25, ["-XX:+UseG1GC", "-Xmx512m"], 4, ["--native-churn"]));
         Jdk17 = await jdk17;
         Jdk25 = await jdk25;
-        Daemon = await RunningDaemon.StartAsync("--scan-interval=500ms");
+        Daemon = await RunningDaemon.StartAsync("--scan.interval=500ms");
         await Daemon.WaitForAsync(s => Jvms.All(j => s.Pids("mapsexporter_process_info").Contains(PidOf(j))), "both JVMs in /metrics");
     }
 

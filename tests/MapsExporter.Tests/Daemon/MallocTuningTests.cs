@@ -13,7 +13,7 @@ public sealed class MallocTuningTests
     [Fact]
     public async Task The_running_daemon_has_glibcs_mmap_threshold_pinned()
     {
-        using DaemonProcess daemon = DaemonProcess.Start(["--web.listen-address=127.0.0.1:0", "--scan-interval=200ms", "--log.level=debug"]);
+        using DaemonProcess daemon = DaemonProcess.Start(["--web.listen-address=127.0.0.1:0", "--scan.interval=200ms", "--log.level=debug"]);
         await Poll.UntilAsync(
             () => Task.FromResult(daemon.Stderr),
             text => text.Split('\n').Count(l => l.Contains("took", StringComparison.Ordinal)) >= 3,

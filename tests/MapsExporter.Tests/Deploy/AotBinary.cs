@@ -25,7 +25,7 @@ public static class AotBinary
     public static Process Start(int port, IEnumerable<string>? launcher = null, params string[] flags)
     {
         string binary = Require();
-        return Launch([.. launcher ?? [], binary, $"--web.listen-address=127.0.0.1:{port}", "--scan-interval=1s", "--log.level=warn", .. flags]);
+        return Launch([.. launcher ?? [], binary, $"--web.listen-address=127.0.0.1:{port}", "--scan.interval=1s", "--log.level=warn", .. flags]);
     }
 
     /// <summary>Starts a long-running command whose output is read and dropped (so it never blocks on a full pipe).</summary>

@@ -31,7 +31,7 @@ public sealed partial class ChurnTests(Xunit.Abstractions.ITestOutputHelper outp
         string pidDir = Directory.CreateTempSubdirectory("mapsexporter-churn-").FullName;
         // Only this test's processes are selected (JVMs by their main class, natives by comm), so the vanished count
         // and every PID in /metrics are this test's, whatever else the machine runs.
-        using Exporter exporter = await Exporter.StartAsync(["--scan-interval=200ms", $"--include-app={JvmApp}", $"--include-native={Churner}|{MapsChurner}", "--log.level=debug"]);
+        using Exporter exporter = await Exporter.StartAsync(["--scan.interval=200ms", $"--selection.include-app={JvmApp}", $"--selection.include-native={Churner}|{MapsChurner}", "--log.level=debug"]);
         using ProbeJvm survivorJvm = ProbeJvm.Start(JvmApp, ["-Xmx64m"]);
         using Process survivor = Process.Start(sleep, "600");
         using var killSurvivor = new Killer(survivor);

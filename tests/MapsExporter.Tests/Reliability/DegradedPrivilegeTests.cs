@@ -12,7 +12,7 @@ namespace MapsExporter.Tests.Reliability;
 /// </summary>
 public sealed class DegradedPrivilegeTests
 {
-    /// <summary>A main class no other test uses, so <c>--include-app</c> selects this JVM alone and the global fallback counters are its own.</summary>
+    /// <summary>A main class no other test uses, so <c>--selection.include-app</c> selects this JVM alone and the global fallback counters are its own.</summary>
     private const string MainClass = "DegradedPrivilegeProbe";
 
     private const double HeapBytes = 64.0 * 1024 * 1024;
@@ -49,7 +49,7 @@ public sealed class DegradedPrivilegeTests
         }
 
         // smaps every scan (not the default once a minute): each scan below is a smaps read under CAP_SYS_PTRACE.
-        string[] flags = ["--scan-interval=200ms", "--scan.smaps-interval=0s", $"--include-app={MainClass}"];
+        string[] flags = ["--scan.interval=200ms", "--scan.smaps-interval=0s", $"--selection.include-app={MainClass}"];
         using Exporter degraded = await Exporter.StartAsync(flags, new Dictionary<string, string> { ["HOME"] = "/nonexistent", ["DOTNET_CLI_HOME"] = "/tmp" }, "setpriv", PtraceOnly);
         using Exporter root = await Exporter.StartAsync(flags);
         // setpriv execs dotnet: the daemon has the launcher's PID. Its only capability is CAP_SYS_PTRACE (bit 19).

@@ -140,7 +140,7 @@ internal sealed class MappingsProgram : IDisposable
 }
 
 /// <summary>
-/// A root JVM whose main class is a name no other test uses (so <c>--include-app</c> selects it alone, whatever else
+/// A root JVM whose main class is a name no other test uses (so <c>--selection.include-app</c> selects it alone, whatever else
 /// runs on the machine): four threads that allocate, then sleep; prints READY; lives until disposed.
 /// </summary>
 internal sealed class ProbeJvm : IDisposable

@@ -40,7 +40,7 @@ public sealed partial class FaultTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_root, "107")); // a pid directory with nothing in it
         Write("108", "a file named like a pid");
 
-        using Exporter exporter = await Exporter.StartAsync([$"--path.procfs={_root}", "--scan-interval=200ms", "--log.level=debug"]);
+        using Exporter exporter = await Exporter.StartAsync([$"--path.procfs={_root}", "--scan.interval=200ms", "--log.level=debug"]);
         MetricsScrape scrape = await exporter.WaitForAsync(s => s.Samples.Any(x => x.Name == "mapsexporter_scan_errors_total"), "scan errors counted");
         await Task.Delay(1000); // a few more scans over the same garbage
         scrape = await exporter.ScrapeAsync();
@@ -65,7 +65,7 @@ public sealed partial class FaultTests : IDisposable
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
         int port = ((IPEndPoint)taken.LocalEndpoint).Port;
-        var (code, stderr) = DaemonProcess.Run([$"--web.listen-address=127.0.0.1:{port}", "--scan-interval=1h"]);
+        var (code, stderr) = DaemonProcess.Run([$"--web.listen-address=127.0.0.1:{port}", "--scan.interval=1h"]);
         Assert.Equal(1, code);
         string[] lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains("level=fatal", StringComparison.OrdinalIgnoreCase) || l.Contains("Cannot start", StringComparison.Ordinal)).ToArray();
         Assert.True(lines.Length >= 1, stderr);
@@ -81,7 +81,7 @@ public sealed partial class FaultTests : IDisposable
         var (read, _, refused) = ToolRunner.Run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "cat", $"/proc/{jvm.Pid}/maps"]);
         Assert.True(read != 0 && refused.Contains("Permission denied", StringComparison.Ordinal), refused);
 
-        using Exporter exporter = await Exporter.StartAsync(["--scan-interval=200ms"], new Dictionary<string, string> { ["HOME"] = "/nonexistent", ["DOTNET_CLI_HOME"] = "/tmp" },
+        using Exporter exporter = await Exporter.StartAsync(["--scan.interval=200ms"], new Dictionary<string, string> { ["HOME"] = "/nonexistent", ["DOTNET_CLI_HOME"] = "/tmp" },
             "setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--"]);
         await Task.Delay(2000); // ten scans
         MetricsScrape scrape = await exporter.ScrapeAsync();
@@ -105,7 +105,7 @@ public sealed partial class FaultTests : IDisposable
         using MappingsProgram bomb3 = MappingsProgram.Start(30_000);
         using MappingsProgram bomb4 = MappingsProgram.Start(30_000);
         var watch = Stopwatch.StartNew();
-        using Exporter exporter = await Exporter.StartAsync(["--scan-interval=100ms", "--scan.smaps-interval=0s", "--include-native=mapsbomb.*", "--log.level=debug"]);
+        using Exporter exporter = await Exporter.StartAsync(["--scan.interval=100ms", "--scan.smaps-interval=0s", "--selection.include-native=mapsbomb.*", "--log.level=debug"]);
         await Task.Delay(6000);
         double elapsedMs = watch.Elapsed.TotalMilliseconds;
         double[] durations = ScanLine().Matches(exporter.Output).Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray();

@@ -16,7 +16,7 @@ public sealed partial class LeastPrivilegeTests
         string trace = Path.Combine(Path.GetTempPath(), $"mapsexporter-strace-{Guid.NewGuid():N}.log");
         try
         {
-            using (Exporter exporter = await Exporter.StartAsync(["--scan-interval=200ms", "--include-native=.*"],
+            using (Exporter exporter = await Exporter.StartAsync(["--scan.interval=200ms", "--selection.include-native=.*"],
                 new Dictionary<string, string> { ["TMPDIR"] = tmp, ["HOME"] = "/nonexistent" },
                 "strace", ["-f", "-qq", "-o", trace, "-e", "trace=open,openat,openat2,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,truncate,symlink,symlinkat,link,linkat"]))
             {

@@ -24,7 +24,7 @@ public sealed class ProtectedEndpointTests
             basic_auth_users:
               prometheus: '{PasswordHash}'
             """);
-        await using RunningDaemon daemon = await RunningDaemon.StartAsync("--scan-interval=1h", $"--web.config.file={config}");
+        await using RunningDaemon daemon = await RunningDaemon.StartAsync("--scan.interval=1h", $"--web.config.file={config}");
         Assert.Equal("https", daemon.Address.Scheme);
         using HttpClient client = tls.Client(daemon.Address);
 
@@ -64,13 +64,13 @@ public sealed class ProtectedEndpointTests
     {
         using var tls = new TestCertificate();
         string config = tls.WriteConfig($"---\nbasic_auth_users:\n  a: {PasswordHash}\n");
-        await using (RunningDaemon daemon = await RunningDaemon.StartAsync("--scan-interval=1h", $"--web.config.file={config}"))
+        await using (RunningDaemon daemon = await RunningDaemon.StartAsync("--scan.interval=1h", $"--web.config.file={config}"))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(daemon.Http, "/metrics", null, null));
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(daemon.Http, "/metrics", "a", "correct horse"));
         }
 
-        await using (RunningDaemon open = await RunningDaemon.StartAsync("--scan-interval=1h", $"--web.config.file={tls.WriteConfig("# nothing\n")}"))
+        await using (RunningDaemon open = await RunningDaemon.StartAsync("--scan.interval=1h", $"--web.config.file={tls.WriteConfig("# nothing\n")}"))
         {
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(open.Http, "/metrics", null, null));
         }
@@ -87,7 +87,7 @@ public sealed class ProtectedEndpointTests
     {
         using var tls = new TestCertificate();
         string config = tls.WriteConfig(yaml);
-        var (code, stderr) = DaemonProcess.Run(["--web.listen-address=127.0.0.1:0", "--scan-interval=1h", $"--web.config.file={config}"]);
+        var (code, stderr) = DaemonProcess.Run(["--web.listen-address=127.0.0.1:0", "--scan.interval=1h", $"--web.config.file={config}"]);
         Assert.Equal(78, code);
         string[] lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, stderr);

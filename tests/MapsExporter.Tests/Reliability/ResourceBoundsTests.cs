@@ -25,7 +25,7 @@ public sealed class ResourceBoundsTests
         {
             using MappingsProgram bomb = MappingsProgram.Start(50_000);
             string pid = bomb.Pid.ToString(CultureInfo.InvariantCulture);
-            using Exporter exporter = await Exporter.StartAsync(["--scan-interval=1h", "--include-native=mapsbomb.*"]);
+            using Exporter exporter = await Exporter.StartAsync(["--scan.interval=1h", "--selection.include-native=mapsbomb.*"]);
             MetricsScrape scrape = await exporter.ScrapeAsync();
             Assert.True(scrape.Value("mapsexporter_mappings", $"pid={pid}") >= 100_000, scrape.Text[..Math.Min(4000, scrape.Text.Length)]);
             // Bounded memory: the daemon's peak RSS stays far below the 100k VMAs' ~60 MB of smaps text times any fan-out.

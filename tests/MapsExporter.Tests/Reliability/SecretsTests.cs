@@ -19,7 +19,7 @@ public sealed class SecretsTests
         Assert.Contains(Password, await File.ReadAllTextAsync($"/proc/{pid}/cmdline"), StringComparison.Ordinal); // the secret is there to find
 
         var outputs = new Dictionary<string, string>();
-        using (Exporter exporter = await Exporter.StartAsync(["--scan-interval=200ms", "--log.level=debug", "--include-native=.*"]))
+        using (Exporter exporter = await Exporter.StartAsync(["--scan.interval=200ms", "--log.level=debug", "--selection.include-native=.*"]))
         {
             await exporter.WaitForAsync(s => s.AllPids().Contains(pid), "the JVM reported");
             foreach (string path in new[] { "/metrics", "/", "/healthz", "/nonexistent" })
