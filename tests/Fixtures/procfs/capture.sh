@@ -8,7 +8,7 @@
 # The processes (started here, read once they print READY plus SETTLE_SECONDS, then stopped):
 #   $JDK17/bin/java -XX:+UseG1GC -Xmx128m -cp $BUILD/classes17 Workload 4 --native-churn   (glibc arenas)
 #   $JDK25/bin/java -XX:+UseZGC -Xmx128m -cp $BUILD/classes25 Workload 4                  (memfd heap views)
-#   $BUILD/arenas 3                                                                        (native, --include-native)
+#   $BUILD/arenas 3                                                                        (native, --selection.include-native)
 # $BUILD is /tmp/mapsexporter-capture as for ../capture.sh, and the JVMs run in it, so their paths are stable.
 #
 # Per PID, read back to back: stat, statm, comm, cmdline, maps, smaps, smaps_rollup, task/TID/{comm,syscall};

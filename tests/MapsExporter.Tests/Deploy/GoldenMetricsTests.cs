@@ -80,7 +80,7 @@ public sealed class GoldenMetricsTests
         Process exporter = AotBinary.Launch(
         [
             "/usr/bin/env", "MAPSEXPORTER__SCAN__INTERVAL=1h", binary, $"--web.listen-address=127.0.0.1:{port}",
-            $"--path.procfs={Tree}", "--include-native=arenas", "--log.level=error",
+            $"--path.procfs={Tree}", "--selection.include-native=arenas", "--log.level=error",
         ]);
         try
         {
