@@ -8,7 +8,8 @@ namespace MapsExporter.Tests.Core;
 /// <summary>
 /// MapsLineParser.TryParse and MappingTable.InternPath as they were before the header line was made fast (inode read
 /// by Utf8Parser after a search for its end, every path decoded and looked up): the oracle for
-/// <see cref="ReferenceSmapsParser"/>. Paths go to a list, their index the path id.
+/// <see cref="ReferenceSmapsParser"/>. Paths go to a list, their index the path id. A mapping's kind is not the
+/// parser's rule copied but <see cref="MappingKindOracle"/>'s, the kernel's rules applied to the line's text.
 /// </summary>
 internal static class ReferenceMapsLineParser
 {
@@ -63,33 +64,11 @@ internal static class ReferenceMapsLineParser
             rest = rest[..MapsLineParser.MaxPathBytes];
         }
 
-        MappingKind kind = ClassifyPath(rest, inode);
+        // The kind from the kernel's rules applied to the line's text, not from a copy of the parser's own test.
+        MappingKind kind = MappingKindOracle.Classify(Encoding.UTF8.GetString(line)).Kind;
         int pathId = rest.IsEmpty ? -1 : InternPath(rest, paths);
         mapping = new Mapping(start, end, perms, offset, (uint)((major << 20) | minor), inode, kind, pathId, -1, -1, -1, VmFlags.None);
         return null;
-    }
-
-    private static MappingKind ClassifyPath(ReadOnlySpan<byte> path, ulong inode)
-    {
-        if (path.IsEmpty)
-        {
-            return MappingKind.Anonymous;
-        }
-
-        if (path[0] == (byte)'[')
-        {
-            return path switch
-            {
-                _ when path.SequenceEqual("[heap]"u8) => MappingKind.Heap,
-                _ when path.SequenceEqual("[stack]"u8) => MappingKind.Stack,
-                _ when path.SequenceEqual("[vdso]"u8) || path.SequenceEqual("[vvar]"u8) || path.SequenceEqual("[vvar_vclock]"u8)
-                    || path.SequenceEqual("[vsyscall]"u8) || path.SequenceEqual("[uprobes]"u8) => MappingKind.Kernel,
-                _ => MappingKind.NamedAnonymous,
-            };
-        }
-
-        // Anything else with a name is backed by a file, including "/memfd:x (deleted)" and "/SYSV0000 (deleted)".
-        return inode != 0 || path[0] == (byte)'/' ? MappingKind.File : MappingKind.NamedAnonymous;
     }
 
     private static bool TryParsePermissions(ReadOnlySpan<byte> text, out Permissions perms)
