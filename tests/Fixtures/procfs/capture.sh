@@ -15,7 +15,7 @@
 # for a JVM also its hsperfdata file (PID/root/tmp/hsperfdata_USER/PID, read by the exporter through
 # /proc/PID/root and the path it maps) and the JDK's release file (PID/root/JDK/release, found above the
 # mapped libjvm.so as JvmVersionResolver looks for it). For the host: the btime line of /proc/stat and
-# sys/vm/max_map_count. Never mem, pagemap or environ: the exact methods that read a process's memory fall
+# sys/vm/max_map_count, and beside the tree sysfs/devices/system/cpu/online (for --path.sysfs). Never mem, pagemap or environ: the exact methods that read a process's memory fall
 # back in the golden run and are counted, which is part of the expected output.
 # A snapshot whose maps and smaps differ in VMA count, or whose task/ listing differs from stat's thread
 # count, is taken again (up to 5 times). The tree is replaced only when every process was captured.
@@ -168,6 +168,8 @@ main() {
   capture "$native" native
   grep '^btime ' /proc/stat > "$WORK/tree/stat"
   cat /proc/sys/vm/max_map_count > "$WORK/tree/sys/vm/max_map_count"
+  mkdir -p "$WORK/sysfs/devices/system/cpu"
+  cat /sys/devices/system/cpu/online > "$WORK/sysfs/devices/system/cpu/online"
   check_cmdline "$jdk17" "${jdk17_cmd[@]}"
   check_cmdline "$jdk25" "${jdk25_cmd[@]}"
   check_cmdline "$native" "${native_cmd[@]}"
@@ -184,10 +186,11 @@ main() {
     echo "each run in $BUILD, read ${SETTLE}s after its READY line"
   } > "$WORK/captured.txt"
 
-  find "$WORK/tree" -type d -exec chmod 755 {} +
-  find "$WORK/tree" -type f -exec chmod 644 {} +
-  rm -rf "$HERE/tree"
+  find "$WORK/tree" "$WORK/sysfs" -type d -exec chmod 755 {} +
+  find "$WORK/tree" "$WORK/sysfs" -type f -exec chmod 644 {} +
+  rm -rf "$HERE/tree" "$HERE/sysfs"
   mv "$WORK/tree" "$HERE/tree"
+  mv "$WORK/sysfs" "$HERE/sysfs"
   mv "$WORK/captured.txt" "$HERE/captured.txt"
   log "tree: $(du -sh "$HERE/tree" | cut -f1), pids $jdk17 $jdk25 $native"
 }

@@ -9,7 +9,8 @@ namespace MapsExporter.Tests.Deploy;
 /// <summary>
 /// The release binary's whole /metrics on a captured /proc tree, line for line, as node_exporter's end-to-end test
 /// does: artifacts/mapsexporter runs with <c>--path.procfs=tests/Fixtures/procfs/tree</c> (two JVMs and a native
-/// program, made by tests/Fixtures/procfs/capture.sh), its first published scan is normalised (<see cref="GoldenExposition"/>)
+/// program, made by tests/Fixtures/procfs/capture.sh) and <c>--path.sysfs=tests/Fixtures/procfs/sysfs</c> (the online
+/// CPUs), its first published scan is normalised (<see cref="GoldenExposition"/>)
 /// and must equal tests/Fixtures/procfs/metrics.golden: HELP, TYPE, label sets, values, order. The raw text must pass
 /// <c>promtool check metrics</c>. After a deliberate change of the exposition, or a new capture, rewrite the file:
 /// <code>UPDATE_GOLDEN=1 dotnet test MapsExporter.sln -c Release --filter FullyQualifiedName~GoldenMetrics</code>
@@ -18,6 +19,8 @@ namespace MapsExporter.Tests.Deploy;
 public sealed class GoldenMetricsTests
 {
     private static string Tree => Path.Combine(RepoPaths.Fixtures, "procfs", "tree");
+
+    private static string SysFs => Path.Combine(RepoPaths.Fixtures, "procfs", "sysfs");
 
     private static string GoldenPath => Path.Combine(RepoPaths.Fixtures, "procfs", "metrics.golden");
 
@@ -80,7 +83,7 @@ public sealed class GoldenMetricsTests
         Process exporter = AotBinary.Launch(
         [
             "/usr/bin/env", "MAPSEXPORTER__SCAN__INTERVAL=1h", binary, $"--web.listen-address=127.0.0.1:{port}",
-            $"--path.procfs={Tree}", "--selection.include-native=arenas", "--log.level=error",
+            $"--path.procfs={Tree}", $"--path.sysfs={SysFs}", "--selection.include-native=arenas", "--log.level=error",
         ]);
         try
         {
@@ -103,8 +106,7 @@ public static class GoldenExposition
 
     /// <summary>
     /// Families whose values depend on the run, not on the tree: the exporter's own cost and the clock. Their HELP,
-    /// TYPE and label sets are still compared. mapsexporter_host_cpus is this machine's /sys/devices/system/cpu/online,
-    /// which the exporter reads outside procfs.
+    /// TYPE and label sets are still compared.
     /// </summary>
     private static readonly HashSet<string> RunDependent = new(StringComparer.Ordinal)
     {
@@ -112,7 +114,6 @@ public static class GoldenExposition
         "mapsexporter_last_scan_timestamp_seconds",
         "mapsexporter_process_scan_duration_seconds",
         "mapsexporter_process_resident_timestamp_seconds",
-        "mapsexporter_host_cpus",
     };
 
     /// <summary>
