@@ -28,9 +28,6 @@ public sealed record InspectRequest
 /// <summary>One process read, classified and reported: everything an inspection found, immutable.</summary>
 public sealed record InspectionResult(MemoryReport Report, ScanMode Mode, TimeSpan Duration)
 {
-    /// <summary>The process's stat read before the inspection (its identity).</summary>
-    public ProcStat Stat { get; init; }
-
     /// <summary>The JVM's Java version (<c>unknown</c> without a release file); null for a native process.</summary>
     public string? JvmVersion { get; init; }
 

@@ -115,15 +115,15 @@ public sealed class ProcessInspector : IDisposable
         // read keeps its stat (same start time) until it is reaped, but its memory is gone and the read ended early at
         // a record boundary, a well-formed but short list: vsize 0 tells. This second stat read checks the first one's
         // identity after everything else was read; without exact methods its num_threads is the thread count.
-        ProcStat end = _files.ReadStat(pid);
-        if (end.StartTicks != stat.StartTicks || end.VirtualBytes == 0)
+        (ulong endStartTicks, int endThreads, ulong endVirtualBytes) = _files.ParseOrThrow(pid, "stat", static (text, source) => ProcStatParser.ParseStartTimeThreadsAndSize(text, source));
+        if (endStartTicks != stat.StartTicks || endVirtualBytes == 0)
         {
             throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited while it was read");
         }
 
         if (!request.Exact)
         {
-            threads = end.Threads;
+            threads = endThreads;
         }
 
         MemoryReport report = ReportBuilder.Build(_table, _classification, new ProcessIdentity(pid, app, isJvm, stat.StartTicks), source, threads, perfData);
@@ -135,7 +135,6 @@ public sealed class ProcessInspector : IDisposable
         };
         return new InspectionResult(report, mode, Stopwatch.GetElapsedTime(started))
         {
-            Stat = stat,
             JvmVersion = version,
             Totals = totals,
             ResidentReadAt = totals is null ? null : _time.GetUtcNow(),
@@ -249,9 +248,6 @@ public sealed class ProcessInspector : IDisposable
         state.AppFromPerfData = mainClass is not null;
         return state.App;
     }
-
-    /// <summary>Gives back a read buffer grown for a file much larger than any read since the last call.</summary>
-    public void TrimBuffers() => _files.TrimBuffers();
 
     public void Dispose()
     {

@@ -20,6 +20,9 @@ public sealed class ProcessScanner : IDisposable
     private readonly ProcessInspector _inspector;
     private readonly ScanCostControl _cost;
 
+    // What is kept of each process between scans.
+    private readonly ProcessStates _states;
+
     public ProcessScanner(ProcFs procFs, ProcessSelector selector, bool useSmaps = true, TimeProvider? time = null, ScanCostOptions? cost = null)
     {
         _procFs = procFs;
@@ -29,11 +32,8 @@ public sealed class ProcessScanner : IDisposable
         _files = new ProcessFiles(procFs);
         _inspector = new ProcessInspector(_files, _time);
         _cost = new ScanCostControl(cost, _time);
-        States = new ProcessStates(_time);
+        _states = new ProcessStates(_time);
     }
-
-    /// <summary>What is kept of each process between scans.</summary>
-    public ProcessStates States { get; }
 
     /// <summary>Longest time a process found not to be a JVM goes without its maps being read again.</summary>
     public static TimeSpan NotJvmRecheckInterval { get; } = TimeSpan.FromMinutes(1);
@@ -82,7 +82,7 @@ public sealed class ProcessScanner : IDisposable
             {
                 ProcStat stat = _files.ReadStat(pid);
                 seen.Add((pid, stat.StartTicks));
-                ProcessState state = States.For(pid, stat.StartTicks);
+                ProcessState state = _states.For(pid, stat.StartTicks);
                 if (!Select(pid, stat, state))
                 {
                     continue;
@@ -120,7 +120,7 @@ public sealed class ProcessScanner : IDisposable
             }
         }
 
-        States.Retain(seen);
+        _states.Retain(seen);
         // A huge process read once (or gone) does not keep its buffer: the next scan's largest file decides.
         _files.TrimBuffers();
         return new ScanSnapshot(_time.GetUtcNow(), Stopwatch.GetElapsedTime(started), true, null, samples, errors, fallbacks, MaxMapCountReader.TryRead(_procFs, _files.Reader))
