@@ -50,7 +50,15 @@ public sealed class ProcessInspector : IDisposable
     /// </summary>
     public string Name(int pid, ProcStat stat, ProcessState state)
     {
-        ParseMappings(pid, ScanMode.Maps, warnings: null);
+        try
+        {
+            ParseMappings(pid, ScanMode.Maps, warnings: null);
+        }
+        catch (ProcessReadException e) when (e.Reason == ReadFailure.Parse && HasEnded(pid, stat.StartTicks))
+        {
+            throw ExitedWhileRead(pid, e);
+        }
+
         bool isJvm = JvmDetector.MapsLibJvm(_table);
         HsPerfData? perfData = isJvm ? HsPerfDataLocator.Read(_files.ProcFs, pid, _table, _files.Reader) : null;
         return ResolveApp(pid, isJvm, perfData, stat, state);
@@ -65,6 +73,37 @@ public sealed class ProcessInspector : IDisposable
     {
         long started = Stopwatch.GetTimestamp();
         ProcStat stat = request.Stat ?? _files.ReadStat(pid);
+        try
+        {
+            return Inspect(pid, request, stat, started);
+        }
+        catch (ProcessReadException e) when (e.Reason == ReadFailure.Parse && HasEnded(pid, stat.StartTicks))
+        {
+            throw ExitedWhileRead(pid, e);
+        }
+    }
+
+    // A process torn down while we read it can leave a file cut mid-record (smaps ends where its mm went): that is the
+    // process exiting, not a file the parser got wrong.
+    private static ProcessReadException ExitedWhileRead(int pid, ProcessReadException parseError) =>
+        new(ReadFailure.Vanished, $"process {pid} exited while it was read ({parseError.Message})", parseError);
+
+    /// <summary>The process read as <c>stat</c> started is gone, replaced, or exiting (its memory released: vsize 0).</summary>
+    private bool HasEnded(int pid, ulong startTicks)
+    {
+        try
+        {
+            (ulong nowStartTicks, _, ulong virtualBytes) = _files.ParseOrThrow(pid, "stat", static (text, source) => ProcStatParser.ParseStartTimeThreadsAndSize(text, source));
+            return nowStartTicks != startTicks || virtualBytes == 0;
+        }
+        catch (ProcessReadException e)
+        {
+            return e.Reason == ReadFailure.Vanished;
+        }
+    }
+
+    private InspectionResult Inspect(int pid, InspectRequest request, ProcStat stat, long started)
+    {
         ProcessState state = request.State ?? new ProcessState(pid, stat.StartTicks, _time);
         _warnings.Clear();
         (string source, ScanMode mode) = ParseMappings(pid, request.Mode, _warnings);

@@ -72,6 +72,28 @@ public sealed class ScannerTests : IDisposable
     }
 
     [Fact]
+    public void A_file_cut_mid_record_is_a_vanished_process_when_stat_says_it_exited_and_a_parse_error_otherwise()
+    {
+        // The captured smaps cut inside a record, as a read racing the process's exit leaves it.
+        string smaps = File.ReadAllText(RepoPaths.Fixture("jdk17-g1-xmx512m-t20", "smaps"));
+        string cut = smaps[..smaps.IndexOf("Rss:", smaps.Length / 2, StringComparison.Ordinal)];
+        AddJvm(100, startTicks: 500, mainClass: "com.example.Exiting");
+        AddJvm(101, startTicks: 500, mainClass: "com.example.Living");
+        Write("100/smaps", cut);
+        Write("101/smaps", cut);
+        // Exiting: its memory is released (vsize 0) while stat keeps its start time until it is reaped.
+        Write("100/stat", $"100 (java) S {string.Join(' ', Enumerable.Repeat("0", 18))} 500 0 0\n");
+
+        using var scanner = new ProcessScanner(new ProcFs(_root), ProcessSelector.All, useSmaps: true);
+        ScanSnapshot snapshot = scanner.Scan();
+        ScanError exited = Assert.Single(snapshot.Errors, e => e.Pid == 100);
+        Assert.Equal(ReadFailure.Vanished, exited.Reason);
+        Assert.StartsWith("process 100 exited while it was read (", exited.Message, StringComparison.Ordinal);
+        Assert.Equal(ReadFailure.Parse, Assert.Single(snapshot.Errors, e => e.Pid == 101).Reason);
+        Assert.Empty(snapshot.Processes);
+    }
+
+    [Fact]
     public void A_process_found_not_to_be_a_jvm_is_read_again_after_an_exec_or_a_minute()
     {
         const string NativeMaps = "00400000-00452000 r-xp 00000000 08:02 173521 /usr/bin/launcher\n";
