@@ -1,3 +1,4 @@
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Proc;
 
@@ -32,6 +33,9 @@ public sealed class Classification
     /// <summary>Malloc chunks glibc mmapped on their own, found from their headers.</summary>
     public int MallocMmapChunks { get; internal set; }
 
+    /// <summary>The malloc bookkeeping over all arenas, when the process's memory could be read.</summary>
+    public MallocSummary? Malloc { get; internal set; }
+
     /// <summary>Exact methods that could not be used for this process, and fell back to layout rules.</summary>
     public HashSet<DecisionMethod> Fallbacks { get; } = [];
 
@@ -59,6 +63,7 @@ public sealed class Classification
         Array.Clear(_assigned, 0, count);
         LibcArenas = LibcArenaHeaps = ThreadStacks = MallocMmapChunks = 0;
         Arenas.Clear();
+        Malloc = null;
         ThreadGroups.Clear();
         Fallbacks.Clear();
         Array.Clear(_methods);
@@ -120,8 +125,29 @@ public sealed class Classification
     }
 }
 
-/// <summary>One glibc arena: where its malloc_state lives, how many 64 MiB heaps it has, and their resident bytes.</summary>
-public sealed record ArenaInfo(ulong Address, int Heaps, long ResidentBytes, long VirtualBytes);
+/// <summary>
+/// One glibc arena: where its malloc_state lives, how many 64 MiB heaps it has (0 for the main arena, whose heap is
+/// <c>[heap]</c>), their resident bytes, and what its malloc_state and free lists say (null where not read).
+/// </summary>
+public sealed record ArenaInfo(ulong Address, int Heaps, long ResidentBytes, long VirtualBytes)
+{
+    public bool Main { get; init; }
+
+    /// <summary>glibc's <c>system_mem</c>: what malloc_stats prints as "system bytes".</summary>
+    public long? SystemBytes { get; init; }
+
+    /// <summary>System bytes less free bytes: malloc_stats' "in use bytes" (tcache's chunks count as in use, as there).</summary>
+    public long? InUseBytes { get; init; }
+
+    /// <summary>Top, fastbins, unsorted and regular bins: malloc_info's fast and rest totals.</summary>
+    public long? FreeBytes { get; init; }
+
+    /// <summary>Resident bytes malloc_trim(0) would give back: whole free pages inside free chunks, and the main arena's top.</summary>
+    public long? ReleasableBytes { get; init; }
+
+    /// <summary>The top chunk's size, kept even when the free lists could not be read.</summary>
+    public long? TopBytes { get; init; }
+}
 
 /// <summary>The stacks of one thread-name group.</summary>
 public sealed record ThreadGroupStacks(int Threads, long ResidentBytes, long VirtualBytes);

@@ -38,6 +38,8 @@ public enum DecisionMethod
     StackPointer,
     /// <summary>The JVM's own sizes from hsperfdata.</summary>
     HsPerfData,
+    /// <summary>glibc's malloc_state and free lists read from the process (an arena's free and in-use bytes).</summary>
+    MallocState,
 }
 
 public static class DecisionMethods
@@ -48,6 +50,7 @@ public static class DecisionMethods
         DecisionMethod.ChunkHeader => "chunk_header",
         DecisionMethod.StackPointer => "stack_pointer",
         DecisionMethod.HsPerfData => "hsperfdata",
+        DecisionMethod.MallocState => "malloc_state",
         _ => "layout",
     };
 }

@@ -10,6 +10,12 @@ public interface IProcessMemory
 
     /// <summary>Resident bytes of [startAddress, endAddress) from the page table (<c>/proc/PID/pagemap</c>); null when it cannot be read.</summary>
     long? ResidentBytes(ulong startAddress, ulong endAddress);
+
+    /// <summary>
+    /// Resident bytes of the range mapped only here (pagemap's present and exclusive bits): what freeing them gives back.
+    /// Reading an untouched page maps the shared zero page, which is present but neither resident in Rss nor exclusive.
+    /// </summary>
+    long? ExclusiveResidentBytes(ulong startAddress, ulong endAddress) => ResidentBytes(startAddress, endAddress);
 }
 
 /// <summary>
@@ -21,6 +27,7 @@ public sealed class ProcessMemoryReader : IProcessMemory, IDisposable
 {
     private const ulong PageSize = 4096;
     private const ulong PresentBit = 1UL << 63;
+    private const ulong ExclusiveBit = 1UL << 56;
     private readonly SafeFileHandle _handle;
     private readonly string _pagemapPath;
     private SafeFileHandle? _pagemap;
@@ -90,7 +97,11 @@ public sealed class ProcessMemoryReader : IProcessMemory, IDisposable
     }
 
     /// <summary>One 8-byte entry per page; bit 63 says the page is present. Only split VMAs ask, a few MiB at most.</summary>
-    public long? ResidentBytes(ulong startAddress, ulong endAddress)
+    public long? ResidentBytes(ulong startAddress, ulong endAddress) => CountPages(startAddress, endAddress, PresentBit);
+
+    public long? ExclusiveResidentBytes(ulong startAddress, ulong endAddress) => CountPages(startAddress, endAddress, PresentBit | ExclusiveBit);
+
+    private long? CountPages(ulong startAddress, ulong endAddress, ulong bits)
     {
         try
         {
@@ -108,7 +119,7 @@ public sealed class ProcessMemoryReader : IProcessMemory, IDisposable
 
                 for (int i = 0; i < count; i++)
                 {
-                    if ((System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(chunk[(i * 8)..]) & PresentBit) != 0)
+                    if ((System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(chunk[(i * 8)..]) & bits) == bits)
                     {
                         resident += (long)PageSize;
                     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Core.Reporting;
@@ -44,10 +45,16 @@ public static class JsonReportWriter
             json.WriteNumber("heaps", arena.Heaps);
             json.WriteNumber("virtual_bytes", arena.VirtualBytes);
             WriteNullable(json, "resident_bytes", report.ResidentKnown ? arena.ResidentBytes : null);
+            json.WriteBoolean("main", arena.Main);
+            WriteNullable(json, "system_bytes", arena.SystemBytes);
+            WriteNullable(json, "in_use_bytes", arena.InUseBytes);
+            WriteNullable(json, "free_bytes", arena.FreeBytes);
+            WriteNullable(json, "releasable_bytes", arena.ReleasableBytes);
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
+        WriteMalloc(json, report.Malloc);
         json.WriteStartObject("thread_groups");
         foreach (var (group, stacks) in report.ThreadGroups.OrderBy(g => g.Key, StringComparer.Ordinal))
         {
@@ -89,6 +96,26 @@ public static class JsonReportWriter
         }
 
         json.WriteEndArray();
+    }
+
+    /// <summary><c>"malloc"</c>: the arenas' sums and mp_'s mmapped chunks; null when the process's memory was not read.</summary>
+    private static void WriteMalloc(Utf8JsonWriter json, MallocSummary? malloc)
+    {
+        if (malloc is null)
+        {
+            json.WriteNull("malloc");
+            return;
+        }
+
+        json.WriteStartObject("malloc");
+        WriteNullable(json, "allocator", malloc.Allocator);
+        WriteNullable(json, "system_bytes", malloc.SystemBytes);
+        WriteNullable(json, "in_use_bytes", malloc.InUseBytes);
+        WriteNullable(json, "free_bytes", malloc.FreeBytes);
+        WriteNullable(json, "releasable_bytes", malloc.ReleasableBytes);
+        WriteNullable(json, "mmapped_bytes", malloc.MmappedBytes);
+        WriteNullable(json, "mmapped_chunks", malloc.MmappedChunks);
+        json.WriteEndObject();
     }
 
     private static void WriteNullable(Utf8JsonWriter json, string name, string? value)

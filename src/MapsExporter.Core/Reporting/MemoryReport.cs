@@ -1,5 +1,6 @@
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Classifying.HotSpot;
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Parsing;
 
 namespace MapsExporter.Core.Reporting;
@@ -42,6 +43,9 @@ public sealed class MemoryReport
 
     /// <summary>Each arena found from its headers (empty when arenas were found by layout).</summary>
     public IReadOnlyList<ArenaInfo> Arenas { get; init; } = [];
+
+    /// <summary>The malloc bookkeeping over all arenas (null when the process's memory was not read).</summary>
+    public MallocSummary? Malloc { get; init; }
 
     /// <summary>Stacks by thread-name group (when the threads' stack pointers were read).</summary>
     public IReadOnlyDictionary<string, ThreadGroupStacks> ThreadGroups { get; init; } = new Dictionary<string, ThreadGroupStacks>();

@@ -45,6 +45,7 @@ public static class ReportBuilder
             ResidentKnown = resident,
             Source = source,
             Arenas = [.. classification.Arenas],
+            Malloc = classification.Malloc,
             ThreadGroups = new Dictionary<string, ThreadGroupStacks>(classification.ThreadGroups, StringComparer.Ordinal),
             Methods = [.. RegionCategories.All.Select(classification.MethodOf)],
             Fallbacks = [.. classification.Fallbacks],

@@ -20,7 +20,7 @@ public static class HeapInfoArenaReader
     {
         ReadOnlySpan<Mapping> items = table.Items;
         Span<byte> header = stackalloc byte[48];
-        var heaps = new List<(ulong Address, ulong ArenaPtr, ulong Prev)>();
+        var heaps = new List<(ulong Address, ulong ArenaPtr, ulong Prev, ulong Size)>();
         bool anyRead = false, anyCandidate = false;
         for (int i = 0; i < items.Length; i++)
         {
@@ -42,7 +42,7 @@ public static class HeapInfoArenaReader
                 anyRead = true;
                 if (TryParse(header, a, out ulong arenaPtr, out ulong prev))
                 {
-                    heaps.Add((a, arenaPtr, prev));
+                    heaps.Add((a, arenaPtr, prev, BinaryPrimitives.ReadUInt64LittleEndian(header[16..])));
                 }
             }
         }
@@ -64,6 +64,7 @@ public static class HeapInfoArenaReader
 
         var byAddress = heaps.ToDictionary(h => h.Address);
         var arenaStats = new Dictionary<ulong, (int Heaps, long Rss, long Vsz)>();
+        var arenaHeaps = new Dictionary<ulong, List<(ulong Address, ulong Size)>>();
         foreach (var heap in heaps)
         {
             if (!firstHeaps.ContainsKey(heap.ArenaPtr)
@@ -74,13 +75,18 @@ public static class HeapInfoArenaReader
 
             var (rss, vsz) = AssignHeap(items, result, heap.Address);
             arenaStats[heap.ArenaPtr] = arenaStats.TryGetValue(heap.ArenaPtr, out var s) ? (s.Heaps + 1, s.Rss + rss, s.Vsz + vsz) : (1, rss, vsz);
+            (arenaHeaps.TryGetValue(heap.ArenaPtr, out var list) ? list : arenaHeaps[heap.ArenaPtr] = []).Add((heap.Address, heap.Size));
         }
 
+        var threadArenas = new List<ThreadArenaHeaps>();
         foreach (var (arena, stats) in arenaStats.OrderBy(a => a.Key))
         {
-            result.Arenas.Add(new ArenaInfo(arena, stats.Heaps, stats.Rss, stats.Vsz));
+            threadArenas.Add(new ThreadArenaHeaps(new ArenaInfo(arena, stats.Heaps, stats.Rss, stats.Vsz), arena - firstHeaps[arena], arenaHeaps[arena]));
             result.LibcArenaHeaps += stats.Heaps;
         }
+
+        // What each arena holds, from its malloc_state and free lists; the main arena comes first.
+        result.Arenas.AddRange(MallocStateReader.Read(table, memory, threadArenas, result));
 
         result.LibcArenas = arenaStats.Count;
         return true;
