@@ -1,5 +1,5 @@
 /*
- * freelists N: the main thread and N threads, each in its own glibc arena, build known free lists:
+ * freelists N: the main thread and N threads (0 <= N <= 64), each in its own glibc arena, build known free lists:
  *   small and large bins (frees of 100 B .. 200 KiB between kept blocks, then a 3 MiB malloc that sorts them),
  *   fastbins (frees of 24..120 B beyond tcache's 7 per size, between kept blocks, done after every large free:
  *   a free of 64 KiB or more would consolidate them),
@@ -113,16 +113,17 @@ static void say(const char *text)
 
 int main(int argc, char **argv)
 {
-    int n = argc == 2 ? atoi(argv[1]) : 0;
-    if (n < 1 || n > 64)
-        return 2; /* freelists N, 1 <= N <= 64 */
+    int n = argc == 2 ? atoi(argv[1]) : -1;
+    if (n < 0 || n > 64)
+        return 2; /* freelists N, 0 <= N <= 64 */
 
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
     mallopt(M_MMAP_THRESHOLD, 4 << 20);
     free(take(16));
 
     pthread_t tids[64];
-    pthread_barrier_init(&start_barrier, NULL, (unsigned)n);
+    if (n > 0)
+        pthread_barrier_init(&start_barrier, NULL, (unsigned)n);
     pthread_barrier_init(&done_barrier, NULL, (unsigned)n + 1);
     for (int i = 0; i < n; i++) {
         if (pthread_create(&tids[i], NULL, worker, (void *)(long)(i + 1)) != 0) {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace MapsExporter.Tests.Support;
 
@@ -32,6 +33,60 @@ public static class MallocStats
 
         return count;
     }
+
+    /// <summary>Each "Arena N:" block's system and in-use bytes, in glibc's order (arena 0 is the main arena).</summary>
+    public static List<(long System, long InUse)> Arenas(string mallocStatsText)
+    {
+        var arenas = new List<(long, long)>();
+        string[] lines = mallocStatsText.Split('\n');
+        for (int i = 0; i + 2 < lines.Length; i++)
+        {
+            if (lines[i].StartsWith("Arena ", StringComparison.Ordinal) && lines[i].TrimEnd().EndsWith(':'))
+            {
+                arenas.Add((ValueAfterEquals(lines[i + 1]), ValueAfterEquals(lines[i + 2])));
+            }
+        }
+
+        return arenas;
+    }
+
+    /// <summary>
+    /// malloc_info's free bytes per heap, in malloc_stats' order: fast + rest, less one per bin chunk (rest counts
+    /// <c>chunksize_nomask</c>, PREV_INUSE included, and its count includes top); and its mmap total (count, size).
+    /// </summary>
+    public static (List<long> FreeBytes, int MmapCount, long MmapBytes) MallocInfo(string mallocInfoText)
+    {
+        var free = new List<long>();
+        long fast = 0;
+        (int, long) mmap = (0, 0);
+        bool inHeap = false;
+        foreach (Match m in Regex.Matches(mallocInfoText, "<heap nr=|</heap>|<total type=\"(\\w+)\" count=\"(\\d+)\" size=\"(\\d+)\"/>"))
+        {
+            if (m.Value.StartsWith("<heap", StringComparison.Ordinal) || m.Value == "</heap>")
+            {
+                inHeap = m.Value.StartsWith("<heap", StringComparison.Ordinal);
+                continue;
+            }
+
+            long count = long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture), size = long.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
+            switch (m.Groups[1].Value)
+            {
+                case "fast" when inHeap:
+                    fast = size;
+                    break;
+                case "rest" when inHeap:
+                    free.Add(fast + size - (count - 1));
+                    break;
+                case "mmap" when !inHeap:
+                    mmap = ((int)count, size);
+                    break;
+            }
+        }
+
+        return (free, mmap.Item1, mmap.Item2);
+    }
+
+    private static long ValueAfterEquals(string line) => long.Parse(line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..].Trim(), CultureInfo.InvariantCulture);
 
     private static string ReadFrom(string path, long offset)
     {

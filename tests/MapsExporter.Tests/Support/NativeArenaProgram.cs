@@ -4,10 +4,17 @@ using System.Text;
 
 namespace MapsExporter.Tests.Support;
 
-/// <summary>tests/workloads/arenas.c, compiled with gcc and run: N threads that each get their own glibc arena.</summary>
+/// <summary>
+/// tests/workloads/arenas.c (or another workload of the same protocol: READY, then "stats"), compiled with gcc and run:
+/// N threads that each get their own glibc arena.
+/// </summary>
 public sealed class NativeArenaProgram : IDisposable
 {
-    private static readonly Lazy<string> Binary = new(Compile);
+    private static readonly Dictionary<string, Lazy<string>> Binaries = new()
+    {
+        ["arenas"] = new(() => Compile("arenas")),
+        ["freelists"] = new(() => Compile("freelists")),
+    };
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();
 
@@ -26,9 +33,9 @@ public sealed class NativeArenaProgram : IDisposable
 
     public int Pid => _process.Id;
 
-    public static NativeArenaProgram Start(int threads, int? arenaMax = null)
+    public static NativeArenaProgram Start(int threads, int? arenaMax = null, string workload = "arenas", string? preload = null)
     {
-        var info = new ProcessStartInfo(Binary.Value)
+        var info = new ProcessStartInfo(Binaries[workload].Value)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -41,19 +48,27 @@ public sealed class NativeArenaProgram : IDisposable
             info.Environment["MALLOC_ARENA_MAX"] = max.ToString(CultureInfo.InvariantCulture);
         }
 
+        if (preload is not null)
+        {
+            info.Environment["LD_PRELOAD"] = preload;
+        }
+
         var program = new NativeArenaProgram(Process.Start(info)!);
         string? line = program.ReadLine();
         if (line is null || !line.StartsWith("READY", StringComparison.Ordinal))
         {
             program.Dispose();
-            throw new InvalidOperationException($"arenas did not print READY (got '{line}')");
+            throw new InvalidOperationException($"{workload} did not print READY (got '{line}')");
         }
 
         return program;
     }
 
     /// <summary>glibc's own count of arenas, the main one included, from the program's malloc_stats().</summary>
-    public int GlibcArenaCount()
+    public int GlibcArenaCount() => MallocStats.CountArenas(Stats("Total (incl. mmap):"));
+
+    /// <summary>Asks for the program's malloc_stats() (and whatever else its "stats" prints) and returns its stderr up to <paramref name="last"/>.</summary>
+    public string Stats(string last)
     {
         _process.StandardInput.WriteLine("stats");
         _process.StandardInput.Flush();
@@ -68,7 +83,7 @@ public sealed class NativeArenaProgram : IDisposable
         {
             lock (_stderr)
             {
-                if (_stderr.ToString().Contains("Total (incl. mmap):", StringComparison.Ordinal))
+                if (_stderr.ToString().Contains(last, StringComparison.Ordinal))
                 {
                     break;
                 }
@@ -79,7 +94,7 @@ public sealed class NativeArenaProgram : IDisposable
 
         lock (_stderr)
         {
-            return MallocStats.CountArenas(_stderr.ToString());
+            return _stderr.ToString();
         }
     }
 
@@ -106,13 +121,13 @@ public sealed class NativeArenaProgram : IDisposable
         return read.Wait(TimeSpan.FromSeconds(30)) ? read.Result : null;
     }
 
-    private static string Compile()
+    private static string Compile(string workload)
     {
-        // Named plainly "arenas": the comm, and so the report's app name, is the binary's name.
+        // Named plainly after the workload: the comm, and so the report's app name, is the binary's name.
         string directory = Path.Combine(Path.GetTempPath(), $"mapsexporter-native-{Environment.ProcessId}");
         Directory.CreateDirectory(directory);
-        string output = Path.Combine(directory, "arenas");
-        var (code, stdout, stderr) = ToolRunner.Run("gcc", ["-O2", "-pthread", "-o", output, Path.Combine(RepoPaths.Workloads, "arenas.c")]);
+        string output = Path.Combine(directory, workload);
+        var (code, stdout, stderr) = ToolRunner.Run("gcc", ["-O2", "-pthread", "-o", output, Path.Combine(RepoPaths.Workloads, workload + ".c")]);
         if (code != 0)
         {
             throw new InvalidOperationException($"gcc failed: {stdout}{stderr}");

@@ -1,0 +1,69 @@
+using System.Globalization;
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
+using MapsExporter.Tests.Support;
+
+namespace MapsExporter.Tests.Integration;
+
+/// <summary>
+/// glibc is the oracle: tests/workloads/freelists.c builds known free lists (fastbins, small and large bins, unsorted,
+/// a trimmable main top, mmapped chunks) in its arenas, stops, and prints malloc_stats() and malloc_info() itself.
+/// Read from outside, every arena's figures must equal glibc's exactly, and the releasable bytes must be what a real
+/// malloc_trim(0), called through gdb, takes off the Rss.
+/// </summary>
+public sealed class MallocStateOracleTests
+{
+    private const long Page = 4096;
+
+    [Theory]
+    [InlineData(4)] // main arena found through the arena ring
+    [InlineData(0)] // no thread arena: main arena found in libc's data
+    public void Every_arena_equals_malloc_stats_and_malloc_info_and_releasable_is_what_malloc_trim_returns(int threads)
+    {
+        using NativeArenaProgram program = NativeArenaProgram.Start(threads, workload: "freelists");
+        string glibc = program.Stats("</malloc>");
+        using var inspector = new ProcessInspector(new ProcFs());
+        MemoryReport report = inspector.Inspect(program.Pid, exact: true).Report;
+
+        List<(long System, long InUse)> stats = MallocStats.Arenas(glibc);
+        var (free, mmapCount, mmapBytes) = MallocStats.MallocInfo(glibc);
+        Assert.Equal(threads + 1, stats.Count);
+        Assert.DoesNotContain(DecisionMethod.MallocState, report.Fallbacks);
+        Assert.Equal(stats.Count, report.Arenas.Count);
+        Assert.True(report.Arenas[0].Main);
+        Assert.All(report.Arenas.Skip(1), a => Assert.False(a.Main));
+        for (int i = 0; i < stats.Count; i++)
+        {
+            ArenaInfo arena = report.Arenas[i];
+            Assert.Equal(stats[i].System, arena.SystemBytes);
+            Assert.Equal(stats[i].InUse, arena.InUseBytes);
+            Assert.Equal(free[i], arena.FreeBytes);
+        }
+
+        var malloc = report.Malloc!;
+        Assert.Equal("glibc", malloc.Allocator);
+        Assert.Equal(stats.Sum(s => s.System), malloc.SystemBytes);
+        Assert.Equal(stats.Sum(s => s.InUse), malloc.InUseBytes);
+        Assert.Equal(free.Sum(), malloc.FreeBytes);
+        Assert.Equal(mmapCount, malloc.MmappedChunks);
+        Assert.Equal(mmapBytes, malloc.MmappedBytes);
+        Assert.Equal(3 * (threads + 1), mmapCount);
+
+        // Most of the freed blocks' pages are whole and resident: the prediction must be large, not trivially met.
+        long releasable = malloc.ReleasableBytes!.Value;
+        Assert.True(releasable > (threads + 1) * 20L * 1024 * 1024, $"releasable {releasable}");
+        long before = Rss(program.Pid);
+        var (code, stdout, stderr) = ToolRunner.Run("gdb", ["-p", program.Pid.ToString(CultureInfo.InvariantCulture), "-batch", "-ex", "call (int)malloc_trim(0)"], TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, stdout + stderr);
+        long returned = before - Rss(program.Pid);
+        Assert.True(Math.Abs(returned - releasable) <= Page, $"malloc_trim(0) returned {returned} B, predicted {releasable} B");
+    }
+
+    private static long Rss(int pid)
+    {
+        string line = File.ReadLines($"/proc/{pid}/smaps_rollup").First(l => l.StartsWith("Rss:", StringComparison.Ordinal));
+        return long.Parse(line["Rss:".Length..].Replace("kB", "", StringComparison.Ordinal).Trim(), CultureInfo.InvariantCulture) * 1024;
+    }
+}
