@@ -21,6 +21,9 @@ public sealed class ExactSources
     /// <summary>Whether the process is a JVM (hsperfdata is only looked for there).</summary>
     public bool IsJvm { get; init; }
 
+    /// <summary>How much reading malloc's free lists may cost per process; null is <see cref="MallocReadLimits.Default"/>.</summary>
+    public MallocReadLimits? MallocLimits { get; init; }
+
     /// <summary>What earlier inspections of the same process found behind leftover VMAs; null searches them all.</summary>
     public ChunkProbes? ChunkProbes { get; init; }
 }

@@ -16,7 +16,7 @@ public static class RegionClassifier
         result.Reset(table.Count);
         NamedRegionClassifier.Classify(table, result);
         FileMappingClassifier.Classify(table, result);
-        ArenaDetector.Detect(table, result, exact?.Memory);
+        ArenaDetector.Detect(table, result, exact?.Memory, exact?.MallocLimits);
         ThreadStackLocator.Locate(table, result, exact?.Threads);
         // Before HotSpot's reservations: a chunk merged with one of them is split off first.
         MallocChunkDetector.Detect(table, result, exact?.Memory);

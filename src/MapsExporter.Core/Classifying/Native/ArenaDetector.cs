@@ -24,9 +24,9 @@ public static class ArenaDetector
     /// </summary>
     public const ulong LowestHeapAddress = 32UL * 1024 * 1024 * 1024;
 
-    public static void Detect(MappingTable table, Classification result, IProcessMemory? memory = null)
+    public static void Detect(MappingTable table, Classification result, IProcessMemory? memory = null, MallocReadLimits? mallocLimits = null)
     {
-        if (memory is not null && HeapInfoArenaReader.Detect(table, result, memory))
+        if (memory is not null && HeapInfoArenaReader.Detect(table, result, memory, mallocLimits))
         {
             result.Decided(RegionCategory.LibcArena, DecisionMethod.HeapInfo);
             return;

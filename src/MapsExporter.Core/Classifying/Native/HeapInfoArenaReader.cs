@@ -16,7 +16,7 @@ public static class HeapInfoArenaReader
     private const ulong HeapSize = ArenaDetector.HeapSize;
 
     /// <summary>Classifies the arenas' mappings; false when no candidate header could be read (then layout decides).</summary>
-    public static bool Detect(MappingTable table, Classification result, IProcessMemory memory)
+    public static bool Detect(MappingTable table, Classification result, IProcessMemory memory, MallocReadLimits? mallocLimits = null)
     {
         ReadOnlySpan<Mapping> items = table.Items;
         Span<byte> header = stackalloc byte[48];
@@ -86,7 +86,7 @@ public static class HeapInfoArenaReader
         }
 
         // What each arena holds, from its malloc_state and free lists; the main arena comes first.
-        result.Arenas.AddRange(MallocStateReader.Read(table, memory, threadArenas, result));
+        result.Arenas.AddRange(MallocStateReader.Read(table, memory, threadArenas, result, mallocLimits));
 
         result.LibcArenas = arenaStats.Count;
         return true;
