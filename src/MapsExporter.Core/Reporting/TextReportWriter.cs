@@ -141,10 +141,17 @@ public static class TextReportWriter
     {
         if (report.Arenas.Count > 0)
         {
-            output.WriteLine($"Arenas from their heap headers: {report.Arenas.Count} in {report.LibcArenaHeaps} heaps, largest rss {Size(report.Arenas.Max(a => a.ResidentBytes))}");
-            foreach (ArenaInfo arena in report.Arenas.OrderByDescending(a => a.ResidentBytes))
+            output.WriteLine($"Arenas from their heap headers: {report.LibcArenas} in {report.LibcArenaHeaps} heaps, largest rss {Size(report.Arenas.Max(a => a.ResidentBytes))}");
+            if (report.Malloc is { } malloc)
             {
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {arena.Address,12:x}  heaps={arena.Heaps}  rss= {Size(arena.ResidentBytes)}  vsz= {Size(arena.VirtualBytes)}"));
+                output.WriteLine($"  malloc ({malloc.Allocator ?? "?"}): system {Size(malloc.SystemBytes)}, in use {Size(malloc.InUseBytes)}, free {Size(malloc.FreeBytes)}, releasable {Size(malloc.ReleasableBytes)}; mmapped {Size(malloc.MmappedBytes)} in {malloc.MmappedChunks?.ToString(CultureInfo.InvariantCulture) ?? "?"} chunks");
+            }
+
+            // Largest first: by what glibc holds for it when read, else by its resident bytes.
+            foreach (ArenaInfo arena in report.Arenas.OrderByDescending(a => a.SystemBytes ?? a.ResidentBytes))
+            {
+                string figures = arena.SystemBytes is null ? "" : $"  system= {Size(arena.SystemBytes)}  in use= {Size(arena.InUseBytes)}  free= {Size(arena.FreeBytes)}  releasable= {Size(arena.ReleasableBytes)}";
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {arena.Address,12:x}{(arena.Main ? " main" : "")}  heaps={arena.Heaps}  rss= {Size(arena.ResidentBytes)}  vsz= {Size(arena.VirtualBytes)}{figures}"));
             }
 
             output.WriteLine();

@@ -29,9 +29,22 @@ internal static class MetricFamilies
         PerProcess("mapsexporter_libc_arena_heaps", "Number of 64 MiB heaps the process's glibc arenas consist of (an arena grows by adding heaps)", (p, s) => s.Set(p.Report.LibcArenaHeaps)),
         PerProcess("mapsexporter_libc_arena_largest_resident_bytes", "Resident memory of the process's largest glibc arena, in bytes (only when arenas were read from their heap headers)", (p, s) =>
         {
-            if (p.Report.Arenas.Count > 0 && p.Report.ResidentKnown)
+            if (p.Report.Arenas.Any(a => !a.Main) && p.Report.ResidentKnown)
             {
-                s.Set(p.Report.Arenas.Max(a => a.ResidentBytes));
+                s.Set(p.Report.Arenas.Where(a => !a.Main).Max(a => a.ResidentBytes));
+            }
+        }),
+        // glibc's own bookkeeping read from outside (absent where an arena could not be read: see the malloc_state fallbacks).
+        PerProcess("mapsexporter_malloc_system_bytes", "Memory glibc malloc's arenas, the main one included, hold from the system (malloc_stats' system bytes), in bytes", (p, s) => s.SetIfKnown(p.Report.Malloc?.SystemBytes)),
+        PerProcess("mapsexporter_malloc_in_use_bytes", "Bytes of the process's glibc arenas in allocated chunks, headers and tcache included (malloc_stats' in use bytes), in bytes", (p, s) => s.SetIfKnown(p.Report.Malloc?.InUseBytes)),
+        PerProcess("mapsexporter_malloc_free_bytes", "Bytes of the process's glibc arenas in free chunks: top, fastbins, unsorted and regular bins (malloc_info's fast and rest), in bytes", (p, s) => s.SetIfKnown(p.Report.Malloc?.FreeBytes)),
+        PerProcess("mapsexporter_malloc_releasable_bytes", "Resident bytes malloc_trim(0) would give back to the system: whole free pages inside free chunks and the main arena's top, in bytes", (p, s) => s.SetIfKnown(p.Report.Malloc?.ReleasableBytes)),
+        PerProcess("mapsexporter_malloc_mmapped_bytes", "Bytes of the allocations glibc malloc mmapped on their own, outside the arenas (mp_.mmapped_mem), in bytes", (p, s) => s.SetIfKnown(p.Report.Malloc?.MmappedBytes)),
+        PerProcess("mapsexporter_malloc_largest_arena_free_bytes", "Free bytes of the process's glibc arena with the most free bytes, the main one included, in bytes", (p, s) =>
+        {
+            if (p.Report.Malloc?.FreeBytes is not null)
+            {
+                s.SetIfKnown(p.Report.Arenas.Max(a => a.FreeBytes));
             }
         }),
         PerProcess("mapsexporter_malloc_mmap_chunks", "Number of large allocations glibc mmapped on their own (direct ByteBuffers, big native buffers), found from their chunk headers", (p, s) => s.Set(p.Report.MallocMmapChunks)),
@@ -50,9 +63,9 @@ internal static class MetricFamilies
         PerProcess("mapsexporter_java_heap_used_bytes", "The JVM's used heap, from its hsperfdata (updated by the JVM at its sampling interval), in bytes", (p, s) => s.SetIfKnown(p.Report.Jvm?.HeapUsedBytes)),
         new EventCounter(
             "mapsexporter_classification_fallbacks_total",
-            "Process reads in which an exact method could not be used and layout rules decided instead, by method (heap_info and chunk_header need CAP_SYS_PTRACE, stack_pointer counts threads shown running, hsperfdata a JVM without a mapped hsperfdata file).",
+            "Process reads in which an exact method could not be used and layout rules decided instead, by method (heap_info and chunk_header need CAP_SYS_PTRACE, stack_pointer counts threads shown running, hsperfdata a JVM without a mapped hsperfdata file, malloc_state arenas whose free lists could not be read consistently).",
             "method",
-            [DecisionMethod.HeapInfo.Id(), DecisionMethod.ChunkHeader.Id(), DecisionMethod.StackPointer.Id(), DecisionMethod.HsPerfData.Id()],
+            [DecisionMethod.HeapInfo.Id(), DecisionMethod.ChunkHeader.Id(), DecisionMethod.StackPointer.Id(), DecisionMethod.HsPerfData.Id(), DecisionMethod.MallocState.Id()],
             scan => scan.Snapshot.Processes.SelectMany(p => p.Report.Fallbacks).Select(method => method.Id())),
         PerProcess("mapsexporter_thread_stacks", "Number of thread stacks mapped by the process", (p, s) => s.Set(p.Report.ThreadStacks)),
         PerProcess("mapsexporter_threads", "Number of threads of the process (entries of /proc/PID/task)", (p, s) => s.Set(p.Report.Threads ?? 0)),

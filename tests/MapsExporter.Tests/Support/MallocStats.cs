@@ -7,17 +7,23 @@ namespace MapsExporter.Tests.Support;
 public static class MallocStats
 {
     /// <summary>Makes the process call malloc_stats() through gdb and counts the arenas it printed.</summary>
-    public static int CountArenas(int pid, string stderrPath)
+    public static int CountArenas(int pid, string stderrPath) => CountArenas(Call(pid, stderrPath));
+
+    /// <summary>
+    /// Makes the process call malloc_stats() through gdb, only the thread gdb stopped in running (scheduler-locking: the
+    /// others stay stopped, so the figures are of one moment), and returns what it printed to its stderr file. A SIGSTOP
+    /// pending on a process stopped by the caller is not passed on: it would interrupt the call.
+    /// </summary>
+    public static string Call(int pid, string stderrPath)
     {
         long before = new FileInfo(stderrPath).Length;
-        var (code, stdout, stderr) = ToolRunner.Run("gdb", ["-p", pid.ToString(CultureInfo.InvariantCulture), "-batch", "-ex", "call (void)malloc_stats()"], TimeSpan.FromMinutes(2));
+        var (code, stdout, stderr) = ToolRunner.Run("gdb", ["-p", pid.ToString(CultureInfo.InvariantCulture), "-batch", "-ex", "handle SIGSTOP nostop noprint nopass", "-ex", "set scheduler-locking on", "-ex", "call (void)malloc_stats()"], TimeSpan.FromMinutes(2));
         if (code != 0)
         {
             throw new InvalidOperationException($"gdb failed ({code}): {stdout}{stderr}");
         }
 
-        string text = ReadFrom(stderrPath, before);
-        return CountArenas(text);
+        return ReadFrom(stderrPath, before);
     }
 
     public static int CountArenas(string mallocStatsText)
