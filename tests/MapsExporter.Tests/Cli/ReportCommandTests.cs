@@ -45,8 +45,16 @@ public sealed class ReportCommandTests
         using JsonDocument doc = JsonDocument.Parse(stdout);
         JsonElement root = doc.RootElement;
         Assert.Equal(
-            ["pid", "app", "threads", "thread_stacks", "libc_arenas", "libc_arena_heaps", "categories", "total", "arenas", "thread_groups", "jvm", "methods", "fallbacks"],
+            ["pid", "app", "threads", "thread_stacks", "libc_arenas", "libc_arena_heaps", "categories", "total", "arenas", "malloc", "thread_groups", "jvm", "methods", "fallbacks"],
             root.EnumerateObject().Select(p => p.Name));
+        Assert.All(root.GetProperty("arenas").EnumerateArray(), a => Assert.Equal(
+            ["address", "heaps", "virtual_bytes", "resident_bytes", "main", "system_bytes", "in_use_bytes", "free_bytes", "releasable_bytes"],
+            a.EnumerateObject().Select(p => p.Name)));
+        Assert.Single(root.GetProperty("arenas").EnumerateArray(), a => a.GetProperty("main").GetBoolean());
+        Assert.Equal(
+            ["allocator", "system_bytes", "in_use_bytes", "free_bytes", "releasable_bytes", "mmapped_bytes", "mmapped_chunks"],
+            root.GetProperty("malloc").EnumerateObject().Select(p => p.Name));
+        Assert.Equal("glibc", root.GetProperty("malloc").GetProperty("allocator").GetString());
         Assert.Equal(jvm.Pid, root.GetProperty("pid").GetInt32());
         Assert.Equal("Workload", root.GetProperty("app").GetString());
         Assert.Equal(CategoryIds, root.GetProperty("categories").EnumerateObject().Select(p => p.Name));

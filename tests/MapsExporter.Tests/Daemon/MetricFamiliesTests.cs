@@ -1,4 +1,5 @@
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Reporting;
 using MapsExporter.Core.Scanning;
@@ -77,7 +78,13 @@ public sealed class MetricFamiliesTests
             ResidentKnown = true,
             IsJvm = true,
             Source = "test",
-            Arenas = [new ArenaInfo(0x7f0000000000, 1, 1000, 65536), new ArenaInfo(0x7f0004000000, 2, 3000, 131072)],
+            Arenas =
+            [
+                new ArenaInfo(0x7f0000001000, 0, 500, 4096) { Main = true, SystemBytes = 4096, InUseBytes = 1024, FreeBytes = 3072, ReleasableBytes = 0 },
+                new ArenaInfo(0x7f0000000000, 1, 1000, 65536) { SystemBytes = 65536, InUseBytes = 1024, FreeBytes = 64512, ReleasableBytes = 61440 },
+                new ArenaInfo(0x7f0004000000, 2, 3000, 131072) { SystemBytes = 131072, InUseBytes = 4096, FreeBytes = 126976, ReleasableBytes = 122880 },
+            ],
+            Malloc = new MallocSummary("glibc", 200704, 6144, 194560, 184320, 1 << 20, 1),
             ThreadGroups = new Dictionary<string, ThreadGroupStacks> { ["main"] = new(1, 8192, 1 << 20), ["worker-N"] = new(2, 16384, 2 << 20) },
             Jvm = new JvmFigures("17.0.15", "G1", 1L << 30, 1L << 28, 1L << 27, null),
             Fallbacks = [DecisionMethod.HeapInfo],
