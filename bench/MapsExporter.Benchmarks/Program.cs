@@ -10,6 +10,7 @@ return args.FirstOrDefault() switch
     "parsefile" => ParseFile.Run(args[1..]),
     "gentree" => GeneratedProcFs.Generate(args[1..]),
     "scale" => GeneratedProcFs.Scale(args[1..]),
+    "mallocstate" => MallocStateCost.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -21,6 +22,6 @@ static int RunBdn(string[] rest)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bdn [BenchmarkDotNet args] | wholescan PID... | cpu PID... | parsefile SMAPS... | gentree DIR FIXTURE PROCESSES MAPPINGS | scale DIR COUNT...");
+    Console.Error.WriteLine("usage: bdn [BenchmarkDotNet args] | wholescan PID... | cpu PID... | parsefile SMAPS... | gentree DIR FIXTURE PROCESSES MAPPINGS | scale DIR COUNT... | mallocstate PID...");
     return 2;
 }

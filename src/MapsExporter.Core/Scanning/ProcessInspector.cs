@@ -138,6 +138,8 @@ public sealed class ProcessInspector : IDisposable
                 PerfData = perfData,
                 IsJvm = isJvm,
                 ChunkProbes = state.ChunkProbes,
+                // glibc's bookkeeping is read with the resident figures: a maps_cached read publishes the last ones.
+                MallocLimits = mode == ScanMode.MapsCached ? MallocReadLimits.Off : null,
             };
             RegionClassifier.Classify(_table, _classification, sources);
             memoryReads = memory?.Reads ?? 0;

@@ -102,9 +102,10 @@ public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvide
             Mappings = fresh.Mappings,
             ResidentKnown = resident.ResidentKnown,
             Source = fresh.Source,
-            // Resident per arena and per thread group are only known from the last smaps read; malloc's figures are fresh.
-            Arenas = resident.ResidentKnown ? [.. fresh.Arenas.Select(a => a with { ResidentBytes = resident.Arenas.FirstOrDefault(r => r.Address == a.Address)?.ResidentBytes ?? 0 })] : fresh.Arenas,
-            Malloc = fresh.Malloc,
+            // Resident per arena and per thread group are only known from the last smaps read, and so are malloc's
+            // figures (read only with the resident ones, for what they cost).
+            Arenas = resident.ResidentKnown ? resident.Arenas : fresh.Arenas,
+            Malloc = resident.ResidentKnown ? resident.Malloc : fresh.Malloc,
             ThreadGroups = resident.ResidentKnown ? resident.ThreadGroups : fresh.ThreadGroups,
             Methods = fresh.Methods,
             Fallbacks = fresh.Fallbacks,

@@ -61,6 +61,22 @@ public sealed class MallocStateOracleTests
         Assert.True(Math.Abs(returned - releasable) <= Page, $"malloc_trim(0) returned {returned} B, predicted {releasable} B");
     }
 
+    [Fact]
+    public void Scans_between_smaps_reads_publish_the_malloc_figures_of_the_last_one_and_read_none()
+    {
+        using NativeArenaProgram program = NativeArenaProgram.Start(2, workload: "freelists");
+        // An hour's smaps interval: the second scan, right after, is between two smaps reads.
+        using var scanner = new ProcessScanner(new ProcFs(), new ProcessSelector(includeApp: "^$", includeNative: "^freelists$"), useSmaps: true, TimeProvider.System, new ScanCostOptions { SmapsInterval = TimeSpan.FromHours(1) });
+        ProcessSample first = Assert.Single(scanner.Scan().Processes, p => p.Report.Pid == program.Pid);
+        ProcessSample between = Assert.Single(scanner.Scan().Processes, p => p.Report.Pid == program.Pid);
+
+        Assert.Equal(ScanMode.Smaps, first.Mode);
+        Assert.Equal(ScanMode.MapsCached, between.Mode);
+        Assert.Equal(3, first.Report.Arenas.Count(a => a.FreeBytes is not null));
+        Assert.Same(first.Report.Malloc, between.Report.Malloc);
+        Assert.Same(first.Report.Arenas, between.Report.Arenas);
+    }
+
     private static long Rss(int pid)
     {
         string line = File.ReadLines($"/proc/{pid}/smaps_rollup").First(l => l.StartsWith("Rss:", StringComparison.Ordinal));

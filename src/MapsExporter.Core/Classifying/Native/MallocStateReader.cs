@@ -16,6 +16,12 @@ public sealed record MallocReadLimits(long MaxChunks, TimeSpan MaxDuration, int 
     /// needed at most two retries of an arena in the research runs.
     /// </summary>
     public static readonly MallocReadLimits Default = new(1_000_000, TimeSpan.FromMilliseconds(200), 3);
+
+    /// <summary>The arenas' states and tops only, no free list (every arena then counts as a fallback): the benchmark's middle step.</summary>
+    public static readonly MallocReadLimits StatesOnly = new(0, TimeSpan.FromMilliseconds(200), 1);
+
+    /// <summary>Nothing read: the arenas as their heaps show them, as before the reader existed.</summary>
+    public static readonly MallocReadLimits Off = new(-1, TimeSpan.Zero, 0);
 }
 
 /// <summary>
@@ -41,6 +47,11 @@ public static class MallocStateReader
     public static IReadOnlyList<ArenaInfo> Read(MappingTable table, IProcessMemory memory, IReadOnlyList<ThreadArenaHeaps> threadArenas, Classification result, MallocReadLimits? limits = null)
     {
         limits ??= MallocReadLimits.Default;
+        if (limits.MaxChunks < 0)
+        {
+            return [.. threadArenas.Select(a => a.Arena)];
+        }
+
         long deadline = Stopwatch.GetTimestamp() + (long)(limits.MaxDuration.TotalSeconds * Stopwatch.Frequency);
         ulong pageSize = (ulong)Environment.SystemPageSize;
         ReadOnlySpan<Mapping> items = table.Items;
