@@ -34,6 +34,9 @@ public sealed class ProcessInspector : IDisposable
         _ownsFiles = true;
     }
 
+    /// <summary>What reading malloc's free lists may cost per process; null is <see cref="MallocReadLimits.Default"/>.</summary>
+    public MallocReadLimits? MallocLimits { get; init; }
+
     /// <summary>An inspector reading through <paramref name="files"/> (a scanner's, shared with its other reads).</summary>
     public ProcessInspector(ProcessFiles files, TimeProvider? time = null)
     {
@@ -139,7 +142,7 @@ public sealed class ProcessInspector : IDisposable
                 IsJvm = isJvm,
                 ChunkProbes = state.ChunkProbes,
                 // glibc's bookkeeping is read with the resident figures: a maps_cached read publishes the last ones.
-                MallocLimits = mode == ScanMode.MapsCached ? MallocReadLimits.Off : null,
+                MallocLimits = mode == ScanMode.MapsCached ? MallocReadLimits.Off : MallocLimits,
             };
             RegionClassifier.Classify(_table, _classification, sources);
             memoryReads = memory?.Reads ?? 0;

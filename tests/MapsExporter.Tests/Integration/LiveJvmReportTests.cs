@@ -103,7 +103,8 @@ public sealed class LiveJvmReportTests
         Assert.Equal(DecisionMethod.ChunkHeader, exact.Methods[(int)RegionCategory.MallocMmap]);
         Assert.Equal(heap, exact[RegionCategory.JavaHeap].VirtualBytes);
         Assert.Equal(nmt.MmapReserved("Code"), exact[RegionCategory.CodeCache].VirtualBytes);
-        Assert.Equal(exact.LibcArenas, exact.Arenas.Count);
+        Assert.Equal(exact.LibcArenas, exact.Arenas.Count(a => !a.Main));
+        Assert.Single(exact.Arenas, a => a.Main);
         Assert.Equal(exact.LibcArenaHeaps, exact.Arenas.Sum(a => a.Heaps));
         Assert.Equal((ulong)exact.LibcArenaHeaps * ArenaDetector.HeapSize, (ulong)exact[RegionCategory.LibcArena].VirtualBytes);
         Assert.Equal(threads, exact.ThreadGroups["worker-N"].Threads);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Reporting;
 using MapsExporter.Core.Scanning;
@@ -24,7 +25,8 @@ public sealed class MallocStateOracleTests
     {
         using NativeArenaProgram program = NativeArenaProgram.Start(threads, workload: "freelists");
         string glibc = program.Stats("</malloc>");
-        using var inspector = new ProcessInspector(new ProcFs());
+        // The default 200 ms cap on a walk ends this one (thousands of chunks) on a loaded machine: time is not tested here.
+        using var inspector = new ProcessInspector(new ProcFs()) { MallocLimits = MallocReadLimits.Default with { MaxDuration = TimeSpan.FromSeconds(30) } };
         MemoryReport report = inspector.Inspect(program.Pid, exact: true).Report;
 
         List<(long System, long InUse)> stats = MallocStats.Arenas(glibc);
@@ -75,6 +77,27 @@ public sealed class MallocStateOracleTests
         Assert.Equal(3, first.Report.Arenas.Count(a => a.FreeBytes is not null));
         Assert.Same(first.Report.Malloc, between.Report.Malloc);
         Assert.Same(first.Report.Arenas, between.Report.Arenas);
+    }
+
+    [Theory]
+    [InlineData("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")]
+    [InlineData("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4")]
+    public void Another_allocator_preloaded_leaves_glibcs_arenas_unused_and_nothing_is_counted_as_a_fallback(string allocator)
+    {
+        // freelists calls glibc's mallopt (the preloaded allocators have none), which sets the main arena up empty.
+        using NativeArenaProgram program = NativeArenaProgram.Start(2, workload: "freelists", preload: allocator);
+        using var inspector = new ProcessInspector(new ProcFs());
+        MemoryReport report = inspector.Inspect(program.Pid, exact: true).Report;
+
+        // Mapped under the name the link points to (libtcmalloc_minimal.so.4.5.10).
+        string library = Path.GetFileName(allocator)[..(Path.GetFileName(allocator).IndexOf(".so", StringComparison.Ordinal) + 3)];
+        Assert.Contains(File.ReadLines($"/proc/{program.Pid}/maps"), l => l.Contains("/" + library, StringComparison.Ordinal));
+        Assert.DoesNotContain(DecisionMethod.MallocState, report.Fallbacks);
+        Assert.Empty(report.Arenas);
+        Assert.NotNull(report.Malloc);
+        Assert.Null(report.Malloc.Allocator);
+        Assert.Null(report.Malloc.SystemBytes);
+        Assert.Equal(0, report.Malloc.MmappedChunks);
     }
 
     private static long Rss(int pid)

@@ -92,19 +92,29 @@ public sealed record MallocStateLayout(
     }
 
     /// <summary>
-    /// A main_arena glibc never initialised (another allocator interposed malloc): all zero but <c>next</c> pointing
-    /// at itself and one attached thread, its static initialiser.
+    /// A main_arena glibc never allocated from (another allocator interposed malloc): as its static initialiser left
+    /// it (all zero but <c>next</c> pointing at itself and one attached thread), or set up but empty, as glibc's own
+    /// <c>mallopt</c>, <c>malloc_stats</c> or <c>malloc_trim</c> leave it (every bin empty, top the initial top, which
+    /// is the unsorted bin itself, no system memory).
     /// </summary>
-    public bool IsUninitialisedMain(ReadOnlySpan<byte> state, ulong address)
+    public bool IsUnusedMain(ReadOnlySpan<byte> state, ulong address)
     {
-        if (state.Length < Size || Next(state) != address || AttachedThreads(state) != 1 || Top(state) != 0 || SystemMem(state) != 0)
+        if (state.Length < Size || Next(state) != address || AttachedThreads(state) != 1 || SystemMem(state) != 0)
         {
             return false;
         }
 
-        for (int offset = BinsOffset; offset < BinsOffset + ((BinCount - 1) * 16); offset += 8)
+        bool initialised = Top(state) == BinAt(address, 1);
+        if (!initialised && Top(state) != 0)
         {
-            if (Word(state, offset) != 0)
+            return false;
+        }
+
+        for (int bin = 1; bin < BinCount; bin++)
+        {
+            (ulong first, ulong last) = Bin(state, bin);
+            ulong empty = initialised ? BinAt(address, bin) : 0;
+            if (first != empty || last != empty)
             {
                 return false;
             }

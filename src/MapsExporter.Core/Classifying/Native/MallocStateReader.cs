@@ -266,7 +266,7 @@ public static class MallocStateReader
                     continue;
                 }
 
-                if (candidate.IsUninitialisedMain(state, address) && threadArenas.Count == 0)
+                if (candidate.IsUnusedMain(state, address) && threadArenas.Count == 0)
                 {
                     return (0, null, candidate, true);
                 }
