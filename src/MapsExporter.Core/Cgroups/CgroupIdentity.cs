@@ -6,7 +6,7 @@ namespace MapsExporter.Core.Cgroups;
 /// What a cgroup path says of the process in it, by the names systemd, the container engines and the kubelet give
 /// their cgroups (docs/cgroups.md has the forms and their sources). Empty strings where a part does not apply.
 /// </summary>
-/// <param name="SystemdUnit">The innermost <c>.service</c> or <c>.scope</c> that is not a container engine's own scope.</param>
+/// <param name="SystemdUnit">The innermost <c>.service</c> or <c>.scope</c>, for a process that is not in a container or pod (those are named by their ids).</param>
 /// <param name="ContainerRuntime"><c>docker</c>, <c>containerd</c>, <c>cri-o</c> or <c>podman</c>; empty when the path's form does not say.</param>
 /// <param name="ContainerId">The 64-hex id of the container the process runs in (never a conmon or CRI-O sandbox cgroup's).</param>
 /// <param name="PodUid">The Kubernetes pod UID, dashed as the API writes it.</param>
@@ -19,7 +19,7 @@ public sealed partial record CgroupIdentity(string SystemdUnit, string Container
     /// <summary>Reads <paramref name="path"/> (absolute, or relative to a cgroup namespace: leading <c>/..</c> are skipped).</summary>
     public static CgroupIdentity FromPath(string path)
     {
-        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries).SkipWhile(p => p == "..").ToArray();
+        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries).SkipWhile(p => p == "..").SelectMany(Expand).ToArray();
         (string podUid, string qos, int podLevel) = FindPod(parts);
         (string runtime, string id, bool unknown, bool monitor) = FindContainer(parts, podLevel);
         string unit = "";
@@ -32,7 +32,19 @@ public sealed partial record CgroupIdentity(string SystemdUnit, string Container
             }
         }
 
-        return new CgroupIdentity(monitor ? "" : unit, runtime, id, podUid, qos, unknown);
+        // A container or pod is named by its id and UID: the units around it (containerd.service, a pod's scope) are not its own.
+        bool workloadOfItsOwn = id.Length == 0 && podUid.Length == 0 && !monitor;
+        return new CgroupIdentity(workloadOfItsOwn ? unit : "", runtime, id, podUid, qos, unknown);
+    }
+
+    /// <summary>
+    /// A systemd-style cgroupsPath (<c>slice:prefix:id</c>) that a runtime on the cgroupfs driver took as a directory
+    /// name (containerd without SystemdCgroup under a systemd-driver kubelet) reads as the slice and the scope it means.
+    /// </summary>
+    private static IEnumerable<string> Expand(string part)
+    {
+        Match colon = SystemdCgroupsPath().Match(part);
+        return colon.Success ? [colon.Groups["slice"].Value, $"{colon.Groups["prefix"].Value}-{colon.Groups["id"].Value}.scope"] : [part];
     }
 
     /// <summary>
@@ -113,7 +125,7 @@ public sealed partial record CgroupIdentity(string SystemdUnit, string Container
             // cgroupfs drivers: the engine names the parent (Docker's /docker); under the kubelet's pod cgroup the
             // bare id is containerd's or Docker's (cri-dockerd), which the path does not tell apart.
             string runtime = leaf > 0 && parts[leaf - 1] == "docker" ? "docker" : "";
-            bool known = runtime.Length > 0 || podLevel == leaf - 1;
+            bool known = runtime.Length > 0 || (podLevel >= 0 && podLevel == leaf - 1);
             return (runtime, name, !known, false);
         }
 
@@ -147,8 +159,11 @@ public sealed partial record CgroupIdentity(string SystemdUnit, string Container
     [GeneratedRegex("^[a-z]+$")]
     private static partial Regex LowercaseWord();
 
-    [GeneratedRegex("^kubepods(-(?<qos>burstable|besteffort))?-pod(?<uid>[0-9a-f_]+)\\.slice$")]
+    [GeneratedRegex("^kubepods(-(?<qos>burstable|besteffort))?-pod(?<uid>[0-9a-f_-]+)\\.slice$")]
     private static partial Regex PodSlice();
+
+    [GeneratedRegex("^(?<slice>[^:]+\\.slice):(?<prefix>[a-z-]+):(?<id>[0-9a-f]{64})$")]
+    private static partial Regex SystemdCgroupsPath();
 
     [GeneratedRegex("^pod(?<uid>[0-9a-f-]+)$")]
     private static partial Regex PodDirectory();
