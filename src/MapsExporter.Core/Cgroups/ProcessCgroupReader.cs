@@ -48,7 +48,8 @@ public sealed class ProcessCgroupReader
         catch (Exception e) when (ProcReadErrors.IsReadFailure(e))
         {
             ProcessReadException failure = ProcReadErrors.Translate(pid, source, e);
-            if (failure.Reason == ReadFailure.Vanished)
+            // A live process always has the file: without it, gone; with its directory still there, a procfs without it (a capture).
+            if (failure.Reason == ReadFailure.Vanished && !Directory.Exists(_procFs.PidDirectory(pid)))
             {
                 throw failure;
             }
