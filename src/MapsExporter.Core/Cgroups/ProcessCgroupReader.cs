@@ -48,14 +48,15 @@ public sealed class ProcessCgroupReader
         catch (Exception e) when (ProcReadErrors.IsReadFailure(e))
         {
             ProcessReadException failure = ProcReadErrors.Translate(pid, source, e);
-            // A live process always has the file: without it, gone; with its directory still there, a procfs without it (a capture).
-            if (failure.Reason == ReadFailure.Vanished && !Directory.Exists(_procFs.PidDirectory(pid)))
+            if (failure.Reason != ReadFailure.Vanished)
             {
-                throw failure;
+                problem = failure.Message;
+                return CgroupPlacement.Unknown;
             }
 
-            problem = failure.Message;
-            return CgroupPlacement.Unknown;
+            // No file with the process's directory still there: a kernel without cgroups (or a capture without the
+            // file), where there is nothing to place; without the directory, the process is gone.
+            return Directory.Exists(_procFs.PidDirectory(pid)) ? CgroupPlacement.Unknown : throw failure;
         }
         catch (Parsing.ProcParseException e)
         {

@@ -108,6 +108,7 @@ public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvide
             Methods = fresh.Methods,
             Fallbacks = fresh.Fallbacks,
             Jvm = fresh.Jvm,
+            Cgroup = fresh.Cgroup,
         };
     }
 }

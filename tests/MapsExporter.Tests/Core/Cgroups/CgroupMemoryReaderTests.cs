@@ -114,6 +114,10 @@ public sealed class CgroupMemoryReaderTests : IDisposable
             Assert.Same(CgroupPlacement.Unknown, unparsable);
             Assert.NotNull(problem);
             Assert.Throws<ProcessReadException>(() => reader.Read(12, out _));
+            // A process without the file (a kernel without cgroups): nothing to place, nothing wrong.
+            File.Delete(Path.Combine(proc, "11", "cgroup"));
+            Assert.Same(CgroupPlacement.Unknown, reader.Read(11, out problem));
+            Assert.Null(problem);
         }
         finally
         {
