@@ -66,7 +66,7 @@ public sealed partial class LiveCgroupTests
             {
                 var c = cases[i];
                 JavaWorkload jvm = jvms[i];
-                InspectionResult result = inspector.Inspect(jvm.Pid);
+                InspectionResult result = inspector.Inspect(jvm.Pid, keepRegions: true);
                 Assert.Null(result.CgroupProblem);
                 MemoryReport report = result.Report;
                 CgroupPlacement where = report.Cgroup!;
@@ -90,6 +90,15 @@ public sealed partial class LiveCgroupTests
                 long native = report.Total.ResidentBytes!.Value - report[RegionCategory.JavaHeap].ResidentBytes!.Value;
                 Assert.Equal(c.Limit - (maxHeap + native), MemoryHeadroom.Of(report));
                 samples.Add(new ProcessSample(report, 1, 1, "17") { Totals = result.Totals });
+
+                // The text report names where the process lives, its limit and who sets it, and its headroom.
+                using var text = new StringWriter();
+                TextReportWriter.Write(text, report, result.Regions!);
+                string lives = text.ToString().Split('\n')[1];
+                Assert.StartsWith($"Lives in cgroup {c.Cgroup}", lives, StringComparison.Ordinal);
+                Assert.Contains(c.Unit.Length > 0 ? $"systemd unit {c.Unit}" : $"pod uid {c.PodUid} ({c.Qos})", lives, StringComparison.Ordinal);
+                Assert.Contains($"memory limit {TextReportWriter.Size(c.Limit)} (set by {c.SetBy})", text.ToString(), StringComparison.Ordinal);
+                Assert.Contains($"headroom {TextReportWriter.Size(MemoryHeadroom.Of(report))} = limit - heap max {TextReportWriter.Size(maxHeap)}", text.ToString(), StringComparison.Ordinal);
             }
 
             // JDK 25 walks the ancestors as the exporter does: the burstable pod's 384 MiB, not its container's 512 MiB.
@@ -174,6 +183,33 @@ public sealed partial class LiveCgroupTests
                 p.WaitForExit();
             }
         }
+    }
+
+    [Fact]
+    public void A_reader_in_a_private_cgroup_namespace_resolves_another_cgroups_relative_path()
+    {
+        // The reader (the report command) runs under unshare --cgroup, rooted at a cgroup beside the JVM's, as a
+        // DaemonSet's container is on a v2 containerd node: the JVM's /proc/PID/cgroup reads /../jvm/... there.
+        using var cgroups = new TestCgroups();
+        string reader = cgroups.Make("reader");
+        string pod = cgroups.Make($"jvm/kubepods/besteffort/pod{Uid(out string uid)}/{Id(out string id)}");
+        cgroups.Limit(pod, 512 * MiB);
+        using JavaWorkload jvm = JavaWorkload.Start(RepoPaths.Jdk17, [], 2, environment: new Dictionary<string, string> { ["MAPSEXPORTER_CGROUP_PROCS"] = TestCgroups.Procs(pod) });
+        string pid = jvm.Pid.ToString(CultureInfo.InvariantCulture);
+        string dll = Path.Combine(AppContext.BaseDirectory, "mapsexporter.dll");
+        string script = "echo $$ >\"$0\" || exit 1; exec unshare --cgroup sh -c 'cat /proc/$1/cgroup >&2; exec dotnet \"$2\" report \"$1\" --format json' sh \"$1\" \"$2\"";
+        var (code, stdout, stderr) = ToolRunner.Run("/bin/sh", ["-c", script, TestCgroups.Procs(reader), pid, dll]);
+        Assert.True(code == 0, stderr);
+        // What the namespace shows: relative to the reader's root.
+        Assert.Contains($"memory:/../jvm/kubepods/besteffort/pod{uid}/{id}", stderr, StringComparison.Ordinal);
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        System.Text.Json.JsonElement cgroup = json.RootElement.GetProperty("cgroup");
+        Assert.Equal(pod, cgroup.GetProperty("path").GetString());
+        Assert.Equal(id, cgroup.GetProperty("container_id").GetString());
+        Assert.Equal(uid, cgroup.GetProperty("pod_uid").GetString());
+        Assert.Equal("BestEffort", cgroup.GetProperty("qos_class").GetString());
+        Assert.Equal(512 * MiB, cgroup.GetProperty("memory_limit_bytes").GetInt64());
+        Assert.Equal(pod, cgroup.GetProperty("memory_limit_cgroup").GetString());
     }
 
     private static async Task PublishAndCheck(ProcessCgroupReader reader, MetricsPublisher publisher, int pid, string cgroup, long expectedKills)
