@@ -11,6 +11,8 @@ public enum ReadFailure
     Parse,
     /// <summary>Another I/O error.</summary>
     Io,
+    /// <summary>The process's cgroup could not be read or placed (it is still reported, with what could be read).</summary>
+    Cgroup,
 }
 
 public sealed class ProcessReadException : Exception
@@ -42,6 +44,7 @@ public sealed class ProcessReadException : Exception
         ReadFailure.Vanished => "vanished",
         ReadFailure.Permission => "permission",
         ReadFailure.Parse => "parse",
+        ReadFailure.Cgroup => "cgroup",
         _ => "io",
     };
 }

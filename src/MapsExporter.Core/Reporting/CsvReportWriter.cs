@@ -19,6 +19,7 @@ public static class CsvReportWriter
         }
 
         AppendMeasures(line, "total");
+        line.Append(",cgroup_path,systemd_unit,container_runtime,container_id,pod_uid,qos_class,pod,memory_limit_bytes,memory_limit_cgroup,memory_usage_bytes,memory_anon_bytes,memory_file_bytes,oom_kills");
         return line.ToString();
     }
 
@@ -34,6 +35,7 @@ public static class CsvReportWriter
         }
 
         AppendTotals(line, report.Total);
+        AppendCgroup(line, report.Cgroup);
         return line.ToString();
     }
 
@@ -48,6 +50,20 @@ public static class CsvReportWriter
     private static void AppendTotals(StringBuilder line, in CategoryTotals t) =>
         line.Append(',').Append(Number(t.Regions)).Append(',').Append(Number(t.VirtualBytes)).Append(',').Append(Number(t.ResidentBytes))
             .Append(',').Append(Number(t.ProportionalBytes)).Append(',').Append(Number(t.SwapBytes));
+
+    // Where the process lives (issue 15): empty fields where unknown, not applying or unlimited.
+    private static void AppendCgroup(StringBuilder line, Cgroups.CgroupPlacement? where)
+    {
+        Cgroups.CgroupIdentity id = where?.Identity ?? Cgroups.CgroupIdentity.None;
+        Cgroups.CgroupMemory? memory = where?.Memory;
+        foreach (string field in (string[])[where?.Path ?? "", id.SystemdUnit, id.ContainerRuntime, id.ContainerId, id.PodUid, id.QosClass, where?.Pod ?? ""])
+        {
+            line.Append(',').Append(Quote(field));
+        }
+
+        line.Append(',').Append(Number(memory?.LimitBytes)).Append(',').Append(Quote(memory?.LimitCgroup ?? "")).Append(',').Append(Number(memory?.UsageBytes))
+            .Append(',').Append(Number(memory?.AnonBytes)).Append(',').Append(Number(memory?.FileBytes)).Append(',').Append(Number(memory?.OomKills));
+    }
 
     private static string Number(long? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "";
 

@@ -31,6 +31,34 @@ public static class JsonReportWriter
         json.WritePropertyName("total");
         WriteTotals(json, report.Total);
         WriteExactFindings(json, report);
+        WriteCgroup(json, report);
+        json.WriteEndObject();
+    }
+
+    /// <summary>Where the process lives and its memory cgroup's figures (issue 15); null where unknown, not applying or unlimited.</summary>
+    private static void WriteCgroup(Utf8JsonWriter json, MemoryReport report)
+    {
+        if (report.Cgroup is not { } where)
+        {
+            json.WriteNull("cgroup");
+            return;
+        }
+
+        static string? OrNull(string value) => value.Length == 0 ? null : value;
+        json.WriteStartObject("cgroup");
+        WriteNullable(json, "path", OrNull(where.Path));
+        WriteNullable(json, "systemd_unit", OrNull(where.Identity.SystemdUnit));
+        WriteNullable(json, "container_runtime", OrNull(where.Identity.ContainerRuntime));
+        WriteNullable(json, "container_id", OrNull(where.Identity.ContainerId));
+        WriteNullable(json, "pod_uid", OrNull(where.Identity.PodUid));
+        WriteNullable(json, "qos_class", OrNull(where.Identity.QosClass));
+        WriteNullable(json, "pod", OrNull(where.Pod));
+        WriteNullable(json, "memory_limit_bytes", where.Memory?.LimitBytes);
+        WriteNullable(json, "memory_limit_cgroup", where.Memory?.LimitCgroup);
+        WriteNullable(json, "memory_usage_bytes", where.Memory?.UsageBytes);
+        WriteNullable(json, "memory_anon_bytes", where.Memory?.AnonBytes);
+        WriteNullable(json, "memory_file_bytes", where.Memory?.FileBytes);
+        WriteNullable(json, "oom_kills", where.Memory?.OomKills);
         json.WriteEndObject();
     }
 

@@ -61,6 +61,9 @@ public sealed class MemoryReport
 
     public bool IsJvm { get; init; }
 
+    /// <summary>Where the process lives (cgroup, unit, container, pod) and its memory cgroup's figures; null for a dump.</summary>
+    public Cgroups.CgroupPlacement? Cgroup { get; init; }
+
     /// <summary>Where the mappings came from, e.g. <c>/proc/1234/smaps</c> or a dump's path.</summary>
     public required string Source { get; init; }
 

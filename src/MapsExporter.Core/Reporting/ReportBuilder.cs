@@ -8,7 +8,7 @@ namespace MapsExporter.Core.Reporting;
 /// <summary>Adds up a classified mapping table into a <see cref="MemoryReport"/>.</summary>
 public static class ReportBuilder
 {
-    public static MemoryReport Build(MappingTable table, Classification classification, ProcessIdentity identity, string source, int? threads, HsPerfData? perfData = null)
+    public static MemoryReport Build(MappingTable table, Classification classification, ProcessIdentity identity, string source, int? threads, HsPerfData? perfData = null, Cgroups.CgroupPlacement? cgroup = null)
     {
         bool resident = table.HasSmapsFields;
         var totals = new CategoryTotals[RegionCategories.Count];
@@ -36,6 +36,7 @@ public static class ReportBuilder
             Pid = identity.Pid,
             App = identity.App,
             IsJvm = identity.IsJvm,
+            Cgroup = cgroup,
             Threads = threads,
             ThreadStacks = classification.ThreadStacks,
             LibcArenas = classification.LibcArenas,

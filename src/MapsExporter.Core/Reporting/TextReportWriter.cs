@@ -26,6 +26,7 @@ public static class TextReportWriter
         string who = report.Pid is { } pid ? $"Process {pid.ToString(CultureInfo.InvariantCulture)} ({report.App})" : $"Dump {report.Source} ({report.App})";
         output.WriteLine($"{who}{(report.IsJvm ? ", JVM" : "")}: {Count(report.Threads)} threads, {report.ThreadStacks} thread stacks, "
             + $"{report.LibcArenas} libc arenas in {report.LibcArenaHeaps} heaps, {report.Mappings} mappings; from {report.Source}");
+        WriteCgroup(output, report);
         if (!report.ResidentKnown)
         {
             output.WriteLine("(maps only: resident, proportional and swap sizes are unknown)");
@@ -47,6 +48,44 @@ public static class TextReportWriter
         CategoryTotals total = report.Total;
         output.WriteLine($"unknown rss = {Size(report[RegionCategory.Unknown].ResidentBytes)}, vsz = {Size(report[RegionCategory.Unknown].VirtualBytes)}");
         output.WriteLine($"sum rss = {Size(total.ResidentBytes)}, vsz = {Size(total.VirtualBytes)}, pss = {Size(total.ProportionalBytes)}, swap = {Size(total.SwapBytes)}");
+    }
+
+    /// <summary>Where the process lives (issue 15): cgroup, unit, container, pod; the limit that kills it and the headroom left.</summary>
+    private static void WriteCgroup(TextWriter output, MemoryReport report)
+    {
+        if (report.Cgroup is not { } where)
+        {
+            return;
+        }
+
+        Cgroups.CgroupIdentity id = where.Identity;
+        var parts = new List<string> { $"cgroup {(where.Path.Length > 0 ? where.Path : "?")}" };
+        if (id.SystemdUnit.Length > 0)
+        {
+            parts.Add($"systemd unit {id.SystemdUnit}");
+        }
+
+        if (id.ContainerId.Length > 0)
+        {
+            parts.Add($"{(id.ContainerRuntime.Length > 0 ? id.ContainerRuntime + " " : "")}container {id.ContainerId}");
+        }
+
+        if (id.PodUid.Length > 0)
+        {
+            parts.Add($"pod {(where.Pod.Length > 0 ? where.Pod + " " : "")}uid {id.PodUid}{(id.QosClass.Length > 0 ? $" ({id.QosClass})" : "")}");
+        }
+
+        output.WriteLine($"Lives in {string.Join(", ", parts)}");
+        if (where.Memory is not { } memory)
+        {
+            return;
+        }
+
+        string limit = memory.LimitBytes is { } l ? $"memory limit {Size(l)}{(memory.LimitCgroup is { } by ? $" (set by {by})" : "")}" : "no memory limit";
+        string headroom = Cgroups.MemoryHeadroom.Of(report) is { } h
+            ? $"; headroom {(h < 0 ? "-" + Size(-h) : Size(h))} = limit - heap max {Size(Cgroups.MemoryHeadroom.HeapMaxBytes(report))} - resident outside the heap {Size(Cgroups.MemoryHeadroom.NativeResidentBytes(report))}"
+            : "";
+        output.WriteLine($"  {limit}, usage {Size(memory.UsageBytes)} (anon {Size(memory.AnonBytes)}, file {Size(memory.FileBytes)}), OOM kills {(memory.OomKills?.ToString(CultureInfo.InvariantCulture) ?? "?")}{headroom}");
     }
 
     private static void WriteUnknown(TextWriter output, MemoryReport report, ClassifiedRegions regions)

@@ -49,6 +49,9 @@ public sealed record InspectionResult(MemoryReport Report, ScanMode Mode, TimeSp
     /// <summary>How many reads of the process's memory the exact methods made (for tests and the benchmark).</summary>
     public int MemoryReads { get; init; }
 
+    /// <summary>What of the process's cgroup could not be read or placed (counted as reason <c>cgroup</c>), or null.</summary>
+    public string? CgroupProblem { get; init; }
+
     /// <summary>The classified regions, when <see cref="InspectRequest.KeepRegions"/> asked for them.</summary>
     public ClassifiedRegions? Regions { get; init; }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MapsExporter.Core.Cgroups;
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Classifying.HotSpot;
 using MapsExporter.Core.Classifying.Native;
@@ -25,11 +26,13 @@ public sealed class ProcessInspector : IDisposable
     private readonly Classification _classification = new();
     private readonly List<ThreadSample> _threadSamples = [];
     private readonly List<string> _warnings = [];
+    private readonly ProcessCgroupReader _cgroups;
 
     /// <param name="procFs">Where the processes are read.</param>
     /// <param name="time">The clock of fresh states' chunk-probe re-checks and of resident read times.</param>
-    public ProcessInspector(ProcFs procFs, TimeProvider? time = null)
-        : this(new ProcessFiles(procFs), time)
+    /// <param name="cgroupFs">Where the cgroups are read (null: /sys/fs/cgroup).</param>
+    public ProcessInspector(ProcFs procFs, TimeProvider? time = null, CgroupFs? cgroupFs = null)
+        : this(new ProcessFiles(procFs), time, new ProcessCgroupReader(procFs, cgroupFs ?? new CgroupFs()))
     {
         _ownsFiles = true;
     }
@@ -38,10 +41,11 @@ public sealed class ProcessInspector : IDisposable
     public MallocReadLimits? MallocLimits { get; init; }
 
     /// <summary>An inspector reading through <paramref name="files"/> (a scanner's, shared with its other reads).</summary>
-    public ProcessInspector(ProcessFiles files, TimeProvider? time = null)
+    public ProcessInspector(ProcessFiles files, TimeProvider? time = null, ProcessCgroupReader? cgroups = null)
     {
         _files = files;
         _time = time ?? TimeProvider.System;
+        _cgroups = cgroups ?? new ProcessCgroupReader(files.ProcFs, new CgroupFs());
     }
 
     /// <summary>Cheap test for a JVM: reads maps (no page-table walk, unlike smaps) and looks for libjvm.so.</summary>
@@ -153,6 +157,7 @@ public sealed class ProcessInspector : IDisposable
         }
 
         string app = ResolveApp(pid, isJvm, perfData, stat, state);
+        CgroupPlacement cgroup = _cgroups.Read(pid, out string? cgroupProblem);
         string? version = isJvm ? state.JvmVersion ??= JvmVersionResolver.Resolve(_files.ProcFs, pid, _table) ?? "unknown" : null;
 
         // The PID may have been reused while we read: the start time tells. A process that exited while its smaps was
@@ -170,7 +175,7 @@ public sealed class ProcessInspector : IDisposable
             threads = endThreads;
         }
 
-        MemoryReport report = ReportBuilder.Build(_table, _classification, new ProcessIdentity(pid, app, isJvm, stat.StartTicks), source, threads, perfData);
+        MemoryReport report = ReportBuilder.Build(_table, _classification, new ProcessIdentity(pid, app, isJvm, stat.StartTicks), source, threads, perfData, cgroup);
         ResidentTotals? totals = mode switch
         {
             ScanMode.Smaps => SumOf(report),
@@ -185,6 +190,7 @@ public sealed class ProcessInspector : IDisposable
             ExactMethodsUnavailable = exactUnavailable,
             Warnings = _warnings.Count == 0 ? [] : [.. _warnings],
             MemoryReads = memoryReads,
+            CgroupProblem = cgroupProblem,
             Regions = request.KeepRegions ? ClassifiedRegions.Capture(_table, _classification) : null,
         };
     }

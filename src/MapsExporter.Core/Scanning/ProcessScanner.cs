@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MapsExporter.Core.Cgroups;
 using MapsExporter.Core.Parsing;
 using MapsExporter.Core.Proc;
 
@@ -19,18 +20,21 @@ public sealed class ProcessScanner : IDisposable
     private readonly ProcessFiles _files;
     private readonly ProcessInspector _inspector;
     private readonly ScanCostControl _cost;
+    private readonly ProcessCgroupReader _cgroups;
 
     // What is kept of each process between scans.
     private readonly ProcessStates _states;
 
-    public ProcessScanner(ProcFs procFs, ProcessSelector selector, bool useSmaps = true, TimeProvider? time = null, ScanCostOptions? cost = null)
+    /// <summary>A scanner of <paramref name="procFs"/>'s processes; <paramref name="cgroupFs"/>: where their cgroups are read (null: /sys/fs/cgroup).</summary>
+    public ProcessScanner(ProcFs procFs, ProcessSelector selector, bool useSmaps = true, TimeProvider? time = null, ScanCostOptions? cost = null, CgroupFs? cgroupFs = null)
     {
         _procFs = procFs;
         _selector = selector;
         _useSmaps = useSmaps;
         _time = time ?? TimeProvider.System;
         _files = new ProcessFiles(procFs);
-        _inspector = new ProcessInspector(_files, _time);
+        _cgroups = new ProcessCgroupReader(procFs, cgroupFs ?? new CgroupFs());
+        _inspector = new ProcessInspector(_files, _time, _cgroups);
         _cost = new ScanCostControl(cost, _time);
         _states = new ProcessStates(_time);
     }
@@ -74,6 +78,7 @@ public sealed class ProcessScanner : IDisposable
         var fallbacks = new List<string>();
         var exactUnavailable = new List<string>();
         var seen = new HashSet<(int, ulong)>();
+        _cgroups.BeginScan();
         foreach (int pid in _procFs.EnumeratePids())
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -92,6 +97,12 @@ public sealed class ProcessScanner : IDisposable
                 ScanMode plan = _cost.Plan(state, _useSmaps, () => _files.ReadResidentBytes(pid));
                 InspectionResult result = _cost.Complete(state, _inspector.Inspect(pid, new InspectRequest { Mode = plan, State = state, Stat = stat }));
                 fallbacks.AddRange(result.Warnings);
+                if (result.CgroupProblem is { } cgroupProblem)
+                {
+                    // Reported all the same, with the labels that could be filled.
+                    errors.Add(new ScanError(pid, ReadFailure.Cgroup, $"process {pid}: {cgroupProblem}"));
+                }
+
                 if (result.ExactMethodsUnavailable is { } why)
                 {
                     exactUnavailable.Add(why);

@@ -110,6 +110,7 @@ public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvide
             Methods = fresh.Methods,
             Fallbacks = fresh.Fallbacks,
             Jvm = fresh.Jvm,
+            Cgroup = fresh.Cgroup,
         };
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MapsExporter.Core.Cgroups;
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Parsing;
 using MapsExporter.Core.Parsing.Dumps;
@@ -24,6 +25,7 @@ internal static class ReportCommand
           --header                 with csv: print the header line first
           --maps-only              read /proc/PID/maps only (cheap: no page-table walk; no resident sizes)
           --path.procfs DIR        procfs mount point (default /proc)
+          --path.cgroupfs DIR      cgroup filesystem mount point (default /sys/fs/cgroup)
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -32,6 +34,7 @@ internal static class ReportCommand
         string format = "text";
         bool header = false, mapsOnly = false;
         string procRoot = "/proc";
+        string cgroupRoot = "/sys/fs/cgroup";
         for (int i = 0; i < args.Length; i++)
         {
             string arg = args[i];
@@ -46,13 +49,16 @@ internal static class ReportCommand
                 case "--maps-only":
                     mapsOnly = true;
                     break;
-                case "--format" or "--path.procfs" when i + 1 >= args.Length:
+                case "--format" or "--path.procfs" or "--path.cgroupfs" when i + 1 >= args.Length:
                     return UsageError(stderr, $"{arg} needs a value");
                 case "--format":
                     format = args[++i];
                     break;
                 case "--path.procfs":
                     procRoot = args[++i];
+                    break;
+                case "--path.cgroupfs":
+                    cgroupRoot = args[++i];
                     break;
                 default:
                     if (arg.StartsWith("--format=", StringComparison.Ordinal))
@@ -62,6 +68,10 @@ internal static class ReportCommand
                     else if (arg.StartsWith("--path.procfs=", StringComparison.Ordinal))
                     {
                         procRoot = arg["--path.procfs=".Length..];
+                    }
+                    else if (arg.StartsWith("--path.cgroupfs=", StringComparison.Ordinal))
+                    {
+                        cgroupRoot = arg["--path.cgroupfs=".Length..];
                     }
                     else if (arg.StartsWith('-') && arg.Length > 1)
                     {
@@ -87,7 +97,7 @@ internal static class ReportCommand
         }
 
         var procFs = new ProcFs(procRoot);
-        using var inspector = new ProcessInspector(procFs);
+        using var inspector = new ProcessInspector(procFs, cgroupFs: CgroupFs.ForThisProcess(cgroupRoot));
         // A dump is parsed and classified here; a PID by the inspector, which hands back the regions it classified.
         var dumpTable = new MappingTable();
         var dumpClassification = new Classification();
@@ -110,6 +120,11 @@ internal static class ReportCommand
                     foreach (string warning in result.Warnings)
                     {
                         stderr.WriteLine($"mapsexporter: warning: {warning}");
+                    }
+
+                    if (result.CgroupProblem is { } cgroupProblem)
+                    {
+                        stderr.WriteLine($"mapsexporter: warning: cgroup: {cgroupProblem}");
                     }
 
                     (report, regions) = (result.Report, result.Regions);

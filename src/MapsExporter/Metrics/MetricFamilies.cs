@@ -1,3 +1,4 @@
+using MapsExporter.Core.Cgroups;
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Proc;
@@ -78,6 +79,14 @@ internal static class MetricFamilies
         PerProcess("mapsexporter_process_proportional_bytes", "Proportional set size (Pss) of the whole process, from smaps or smaps_rollup, in bytes", (p, s) => s.SetIfKnown(p.Totals?.ProportionalBytes)),
         PerProcess("mapsexporter_process_swap_bytes", "Swapped-out memory of the whole process, from smaps or smaps_rollup, in bytes", (p, s) => s.SetIfKnown(p.Totals?.SwapBytes)),
         PerProcess("mapsexporter_process_resident_timestamp_seconds", "When the process's resident, proportional and swap figures were read (smaps or smaps_rollup), since the Unix epoch, in seconds", (p, s) => s.SetIfKnown(p.ResidentReadAt?.ToUnixTimeMilliseconds() / 1000.0)),
+        // Where each process lives and the limit that kills it (issue 15): labels from /proc/PID/cgroup, one series per memory cgroup.
+        new ProcessCgroupInfo("mapsexporter_process_cgroup_info", "Always 1: a reported process with its memory cgroup's path and the systemd unit, container runtime and id, Kubernetes pod UID, QoS class and pod name (the container's hostname) its cgroup names; empty where they do not apply" + FromLastScan),
+        PerProcess("mapsexporter_process_memory_headroom_bytes", "The JVM's effective cgroup memory limit minus its heap maximum and its resident memory outside the heap: what is left if the heap grows to its maximum (below 0: the kernel OOM-kills it first), in bytes", (p, s) => s.SetIfKnown(MemoryHeadroom.Of(p.Report))),
+        new CgroupGauge("mapsexporter_cgroup_memory_limit_bytes", "The memory cgroup's effective limit, the lowest over it and its ancestors (as the JVM computes it; absent when unlimited), in bytes" + FromLastScan, m => m.LimitBytes),
+        new CgroupGauge("mapsexporter_cgroup_memory_usage_bytes", "The memory cgroup's usage, descendants included (memory.current, v1 memory.usage_in_bytes), in bytes" + FromLastScan, m => m.UsageBytes),
+        new CgroupGauge("mapsexporter_cgroup_memory_anon_bytes", "The memory cgroup's anonymous memory, descendants included (memory.stat anon, v1 total_rss), in bytes" + FromLastScan, m => m.AnonBytes),
+        new CgroupGauge("mapsexporter_cgroup_memory_file_bytes", "The memory cgroup's page cache, shmem included, descendants included (memory.stat file, v1 total_cache), in bytes" + FromLastScan, m => m.FileBytes),
+        new CgroupCounter("mapsexporter_cgroup_oom_kills_total", "Processes of the memory cgroup the kernel's OOM killer killed (memory.events oom_kill, descendants included; v1 memory.oom_control oom_kill, this cgroup's only), as the kernel counts them" + FromLastScan, m => m.OomKills),
         new ScanGauge("mapsexporter_max_mappings", "The kernel's limit on mappings per process (vm.max_map_count)" + FromLastScan, scan => scan.Snapshot.MaxMapCount),
         new ScanGauge("mapsexporter_host_cpus", "The host's online CPUs (/sys/devices/system/cpu/online): glibc's default arena limit is 8 per CPU, main arena included, unless MALLOC_ARENA_MAX is set" + FromLastScan, scan => scan.HostCpus),
         new ScanGauge("mapsexporter_scan_duration_seconds", "How long the last scan took, in seconds.", scan => scan.Snapshot.Duration.TotalSeconds),
@@ -86,7 +95,7 @@ internal static class MetricFamilies
         new ScanGauge("mapsexporter_scanned_processes", "Number of processes reported" + FromLastScan, scan => scan.Snapshot.Processes.Count),
         new EventCounter(
             "mapsexporter_scan_errors_total",
-            "Processes that scans could not read, by reason (vanished, permission, parse, io).",
+            "Processes that scans could not read, by reason (vanished, permission, parse, io; cgroup: a process reported without all of its cgroup's labels or figures).",
             "reason",
             Enum.GetValues<ReadFailure>().Select(ProcessReadException.LabelOf).ToArray(),
             scan => scan.Snapshot.Errors.Select(error => ProcessReadException.LabelOf(error.Reason))),

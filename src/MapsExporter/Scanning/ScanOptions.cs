@@ -18,6 +18,9 @@ internal sealed class ScanOptions
     /// <summary>sysfs mount point (the host's /sys in a container): the online CPUs are read there.</summary>
     public string SysFs { get; set; } = "/sys";
 
+    /// <summary>cgroup filesystem mount point (the host's /sys/fs/cgroup in a container): the processes' cgroups are read there.</summary>
+    public string CgroupFs { get; set; } = "/sys/fs/cgroup";
+
     /// <summary>Read smaps (resident sizes; takes the target's mmap lock while the kernel walks page tables); false reads maps only.</summary>
     public bool Smaps { get; set; } = true;
 
@@ -51,6 +54,9 @@ internal sealed class ScanOptions
         public static Flag SysFs { get; } = Flag.For("--path.sysfs", Section, nameof(ScanOptions.SysFs), Defaults.SysFs,
             "sysfs mount point (the host's /sys when in a container): the online CPUs are read there");
 
+        public static Flag CgroupFs { get; } = Flag.For("--path.cgroupfs", Section, nameof(ScanOptions.CgroupFs), Defaults.CgroupFs,
+            "cgroup filesystem mount point (the host's /sys/fs/cgroup when in a container): memory limits and usage of the processes' cgroups are read there");
+
         public static Flag Interval { get; } = Flag.For("--scan.interval", Section, nameof(ScanOptions.Interval), Defaults.Interval,
             "time between scans, as Prometheus writes durations (500ms, 15s, 1m, 1h30m)", oldName: "--scan-interval");
 
@@ -63,7 +69,7 @@ internal sealed class ScanOptions
         public static Flag RollupAboveBytes { get; } = Flag.For("--scan.rollup-above-bytes", Section, nameof(ScanOptions.RollupAboveBytes), Defaults.RollupAboveBytes,
             "read smaps_rollup (totals) + maps (layout) instead of smaps for processes whose Rss is above this many bytes; 0: never");
 
-        public static IReadOnlyList<Flag> All { get; } = [ProcFs, SysFs, Interval, Smaps, SmapsInterval, RollupAboveBytes];
+        public static IReadOnlyList<Flag> All { get; } = [ProcFs, SysFs, CgroupFs, Interval, Smaps, SmapsInterval, RollupAboveBytes];
     }
 }
 
@@ -96,6 +102,11 @@ internal sealed class ScanOptionsValidator : IValidateOptions<ScanOptions>
         if (string.IsNullOrEmpty(options.SysFs) || !File.Exists(HostCpus.OnlinePath(options.SysFs)))
         {
             failures.Add($"{ScanOptions.Flags.SysFs.Describe()}: '{options.SysFs}' is not a sysfs mount (no {HostCpus.OnlinePath(options.SysFs)})");
+        }
+
+        if (string.IsNullOrEmpty(options.CgroupFs) || !Directory.Exists(options.CgroupFs))
+        {
+            failures.Add($"{ScanOptions.Flags.CgroupFs.Describe()}: '{options.CgroupFs}' is not a directory");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,3 +1,4 @@
+using MapsExporter.Core.Cgroups;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Scanning;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,7 +21,7 @@ internal static class ScanningServiceCollectionExtensions
         {
             ScanOptions scan = sp.GetRequiredService<IOptions<ScanOptions>>().Value;
             SelectionOptions selection = sp.GetRequiredService<IOptions<SelectionOptions>>().Value;
-            return new ProcessScanner(new ProcFs(scan.ProcFs), selection.ToSelector(), scan.Smaps, sp.GetRequiredService<TimeProvider>(), scan.CostOptions);
+            return new ProcessScanner(new ProcFs(scan.ProcFs), selection.ToSelector(), scan.Smaps, sp.GetRequiredService<TimeProvider>(), scan.CostOptions, CgroupFs.ForThisProcess(scan.CgroupFs));
         });
         services.AddHostedService<ScanService>();
         return services;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using MapsExporter.Core.Cgroups;
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Reporting;
 using MapsExporter.Core.Scanning;
@@ -40,6 +41,11 @@ internal static class LandingPage
         .track { width: 100%; max-width: 60em; background: #f3f3f3; }
         .bar { display: flex; height: 1.6em; min-width: 2px; }
         .seg { height: 100%; }
+        .track { position: relative; }
+        .mark { position: absolute; top: -0.2em; height: 2em; border-left: 2px solid; }
+        .mark.limit { border-color: #c00; }
+        .mark.heap-max { border-color: #333; border-left-style: dashed; }
+        .where { font-weight: normal; color: #555; }
         .legend span { display: inline-block; margin: 0 1em .3em 0; white-space: nowrap; }
         .legend i { display: inline-block; width: .9em; height: .9em; margin-right: .3em; vertical-align: -.1em; }
         table { border-collapse: collapse; margin-top: 1em; }
@@ -86,7 +92,8 @@ internal static class LandingPage
 
         AppendLegend(html);
         List<ProcessSample> processes = [.. snapshot.Processes.OrderByDescending(p => Size(p.Report)).ThenBy(p => p.Pid)];
-        long largest = Math.Max(1, processes.Max(p => Size(p.Report)));
+        // The scale holds each bar and the limit and heap maximum drawn on it.
+        long largest = Math.Max(1, processes.Max(p => Math.Max(Size(p.Report), Math.Max(p.Report.Cgroup?.Memory?.LimitBytes ?? 0, MemoryHeadroom.HeapMaxBytes(p.Report) ?? 0))));
         foreach (ProcessSample process in processes)
         {
             AppendBar(html, process, largest);
@@ -120,7 +127,7 @@ internal static class LandingPage
         long total = Size(report);
         string what = report.ResidentKnown ? "resident" : "virtual (smaps unreadable)";
         double width = 100.0 * total / largest;
-        html.Append(CultureInfo.InvariantCulture, $"<div class=\"jvm\" data-pid=\"{process.Pid}\">\n<div class=\"label\">{process.Pid} {Encode(report.App)}: {Bytes(total)} {what}</div>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<div class=\"jvm\" data-pid=\"{process.Pid}\">\n<div class=\"label\">{process.Pid} {Encode(report.App)}{Where(report)}: {Bytes(total)} {what}{LimitText(report)}</div>\n");
         html.Append(CultureInfo.InvariantCulture, $"<div class=\"track\"><div class=\"bar\" style=\"width:{width:F2}%\">");
         foreach (RegionCategory category in RegionCategories.All)
         {
@@ -136,7 +143,42 @@ internal static class LandingPage
                 $"<div class=\"seg\" data-category=\"{category.Id()}\" data-bytes=\"{bytes}\" title=\"{Encode(title)}\" style=\"width:{share:F3}%;background:{Colors[(int)category]}\"></div>");
         }
 
-        html.Append("</div></div>\n</div>\n");
+        html.Append("</div>");
+        AppendMark(html, "limit", "memory limit", report.Cgroup?.Memory?.LimitBytes, largest);
+        AppendMark(html, "heap-max", "heap maximum", MemoryHeadroom.HeapMaxBytes(report), largest);
+        html.Append("</div>\n</div>\n");
+    }
+
+    /// <summary>A line across the track at <paramref name="bytes"/> on the page's scale (the bar starts with the Java heap).</summary>
+    private static void AppendMark(StringBuilder html, string kind, string name, long? bytes, long largest)
+    {
+        if (bytes is { } b)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<div class=\"mark {kind}\" data-bytes=\"{b}\" title=\"{name}: {Bytes(b)}\" style=\"left:{100.0 * b / largest:F2}%\"></div>");
+        }
+    }
+
+    /// <summary>Where the process lives, beside its name: the pod (its name, else its UID), the systemd unit, or the container.</summary>
+    private static string Where(MemoryReport report)
+    {
+        CgroupIdentity? id = report.Cgroup?.Identity;
+        string where = id is null ? ""
+            : id.PodUid.Length > 0 ? "pod " + (report.Cgroup!.Pod.Length > 0 ? report.Cgroup.Pod : id.PodUid)
+            : id.SystemdUnit.Length > 0 ? "unit " + id.SystemdUnit
+            : id.ContainerId.Length > 0 ? "container " + id.ContainerId[..12]
+            : "";
+        return where.Length == 0 ? "" : $" <span class=\"where\">({Encode(where)})</span>";
+    }
+
+    private static string LimitText(MemoryReport report)
+    {
+        if (report.Cgroup?.Memory?.LimitBytes is not { } limit)
+        {
+            return "";
+        }
+
+        string headroom = MemoryHeadroom.Of(report) is { } h ? $", headroom {Bytes(h)}" : "";
+        return $"; limit {Bytes(limit)}{headroom}";
     }
 
     private static void AppendTable(StringBuilder html, List<ProcessSample> processes, string scanned)

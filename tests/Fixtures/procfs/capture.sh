@@ -85,6 +85,8 @@ snapshot() {
   cat "/proc/$pid/maps" > "$dest/maps"
   cat "/proc/$pid/smaps" > "$dest/smaps"
   cat "/proc/$pid/smaps_rollup" > "$dest/smaps_rollup"
+  # Where it lives (the golden /metrics of a tree captured before this file was copied has no cgroup labels).
+  cat "/proc/$pid/cgroup" > "$dest/cgroup"
   for tid in $(ls "/proc/$pid/task"); do
     mkdir "$dest/task/$tid"
     cat "/proc/$pid/task/$tid/comm" > "$dest/task/$tid/comm" || return 1

@@ -45,7 +45,7 @@ public sealed class ReportCommandTests
         using JsonDocument doc = JsonDocument.Parse(stdout);
         JsonElement root = doc.RootElement;
         Assert.Equal(
-            ["pid", "app", "threads", "thread_stacks", "libc_arenas", "libc_arena_heaps", "categories", "total", "arenas", "malloc", "thread_groups", "jvm", "methods", "fallbacks"],
+            ["pid", "app", "threads", "thread_stacks", "libc_arenas", "libc_arena_heaps", "categories", "total", "arenas", "malloc", "thread_groups", "jvm", "methods", "fallbacks", "cgroup"],
             root.EnumerateObject().Select(p => p.Name));
         Assert.All(root.GetProperty("arenas").EnumerateArray(), a => Assert.Equal(
             ["address", "heaps", "virtual_bytes", "resident_bytes", "main", "system_bytes", "in_use_bytes", "free_bytes", "releasable_bytes"],
@@ -55,6 +55,9 @@ public sealed class ReportCommandTests
             ["allocator", "system_bytes", "in_use_bytes", "free_bytes", "releasable_bytes", "mmapped_bytes", "mmapped_chunks"],
             root.GetProperty("malloc").EnumerateObject().Select(p => p.Name));
         Assert.Equal("glibc", root.GetProperty("malloc").GetProperty("allocator").GetString());
+        Assert.Equal(
+            ["path", "systemd_unit", "container_runtime", "container_id", "pod_uid", "qos_class", "pod", "memory_limit_bytes", "memory_limit_cgroup", "memory_usage_bytes", "memory_anon_bytes", "memory_file_bytes", "oom_kills"],
+            root.GetProperty("cgroup").EnumerateObject().Select(p => p.Name));
         Assert.Equal(jvm.Pid, root.GetProperty("pid").GetInt32());
         Assert.Equal("Workload", root.GetProperty("app").GetString());
         Assert.Equal(CategoryIds, root.GetProperty("categories").EnumerateObject().Select(p => p.Name));
@@ -115,9 +118,10 @@ public sealed class ReportCommandTests
         string[] lines = stdout.TrimEnd('\n').Split('\n');
         Assert.Equal(3, lines.Length);
         string[] header = lines[0].Split(',');
-        Assert.Equal(6 + ((CategoryIds.Length + 1) * Measures.Length), header.Length);
+        Assert.Equal(6 + ((CategoryIds.Length + 1) * Measures.Length) + 13, header.Length);
         Assert.Equal("java_heap_regions", header[6]);
-        Assert.Equal("total_swap_bytes", header[^1]);
+        Assert.Equal("total_swap_bytes", header[^14]);
+        Assert.Equal("oom_kills", header[^1]);
         Assert.All(lines[1..], line => Assert.Equal(header.Length, line.Split(',').Length));
         Assert.StartsWith(",arenas,,8,7,7,", lines[1], StringComparison.Ordinal);
         (_, string noHeader, _) = Run("report", RepoPaths.Fixture("native-arenas-7", "smaps"), "--format", "csv");

@@ -1,3 +1,4 @@
+using MapsExporter.Core.Cgroups;
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Proc;
@@ -88,6 +89,7 @@ public sealed class MetricFamiliesTests
             ThreadGroups = new Dictionary<string, ThreadGroupStacks> { ["main"] = new(1, 8192, 1 << 20), ["worker-N"] = new(2, 16384, 2 << 20) },
             Jvm = new JvmFigures("17.0.15", "G1", 1L << 30, 1L << 28, 1L << 27, null),
             Fallbacks = [DecisionMethod.HeapInfo],
+            Cgroup = new CgroupPlacement($"/system.slice/app{pid}.service", CgroupIdentity.FromPath($"/system.slice/app{pid}.service"), "", new CgroupMemory($"/system.slice/app{pid}.service", 2L << 30, "/system.slice", 1 << 28, 1 << 27, 1 << 26, 0)),
         };
         return new ProcessSample(report, 1000, 1_700_000_010, "17.0.15")
         {

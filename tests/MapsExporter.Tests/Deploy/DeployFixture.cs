@@ -9,9 +9,11 @@ namespace MapsExporter.Tests.Deploy;
 /// The release as it is deployed: the Native AOT binary scanning every second on 127.0.0.1, one real JVM (JDK 17,
 /// 4 threads allocating natively, so it has glibc arenas), and a real Prometheus scraping the binary every second.
 /// </summary>
-public sealed class DeployFixture : IAsyncLifetime
+public sealed class DeployFixture : IAsyncLifetime, IDisposable
 {
     private Process? _exporter;
+
+    private TestCgroups? _cgroups;
 
     public JavaWorkload Jvm { get; private set; } = null!;
 
@@ -29,7 +31,12 @@ public sealed class DeployFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         AotBinary.Require();
-        Jvm = await Task.Run(() => JavaWorkload.Start(RepoPaths.Jdk17, ["-XX:+UseG1GC", "-Xmx256m"], 4, ["--native-churn"]));
+        // The JVM runs as a systemd unit with a memory limit (a cgroup made below the test's own), so the cgroup
+        // families and the dashboard's unit variable have something to show.
+        _cgroups = new TestCgroups();
+        string unit = _cgroups.Make("system.slice/workload.service");
+        _cgroups.Limit(_cgroups.Path, 1L << 30);
+        Jvm = await Task.Run(() => JavaWorkload.Start(RepoPaths.Jdk17, ["-XX:+UseG1GC", "-Xmx256m"], 4, ["--native-churn"], new Dictionary<string, string> { ["MAPSEXPORTER_CGROUP_PROCS"] = TestCgroups.Procs(unit) }));
         int port = Ports.Free();
         Address = new Uri($"http://127.0.0.1:{port}");
         Http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
@@ -52,8 +59,12 @@ public sealed class DeployFixture : IAsyncLifetime
 
         Http?.Dispose();
         Jvm?.Dispose();
+        Dispose();
         return Task.CompletedTask;
     }
+
+    /// <summary>Removes the JVM's cgroup (after the JVM has gone).</summary>
+    public void Dispose() => _cgroups?.Dispose();
 }
 
 [CollectionDefinition(Name)]

@@ -31,7 +31,7 @@ public sealed class DockerfileTests
         string user = Assert.Single(final, l => l.StartsWith("USER ", StringComparison.Ordinal))["USER ".Length..].Split(':')[0];
         Assert.NotEqual("0", user);
         Assert.NotEqual("root", user);
-        Assert.Equal("ENTRYPOINT [\"/app/mapsexporter\", \"--path.procfs=/host/proc\"]", Assert.Single(final, l => l.StartsWith("ENTRYPOINT", StringComparison.Ordinal)));
+        Assert.Equal("ENTRYPOINT [\"/app/mapsexporter\", \"--path.procfs=/host/proc\", \"--path.cgroupfs=/host/sys/fs/cgroup\"]", Assert.Single(final, l => l.StartsWith("ENTRYPOINT", StringComparison.Ordinal)));
         Assert.Contains(final, l => l == "EXPOSE 10135");
     }
 

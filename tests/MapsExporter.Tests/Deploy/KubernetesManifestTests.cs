@@ -31,18 +31,18 @@ public sealed class KubernetesManifestTests
         Assert.Equal("metrics", Yaml.Text(Yaml.List(Yaml.At(Manifests["Service"], "spec.ports"), "ports")[0], "targetPort"));
     }
 
-    [Fact]
-    public void The_daemonset_sees_the_hosts_processes_through_a_read_only_proc()
+    [Theory]
+    [InlineData("/proc", "/host/proc", "--path.procfs=/host/proc")]
+    [InlineData("/sys/fs/cgroup", "/host/sys/fs/cgroup", "--path.cgroupfs=/host/sys/fs/cgroup")]
+    public void The_daemonset_sees_the_hosts_processes_and_cgroups_read_only(string hostPath, string mountPath, string flag)
     {
         object pod = Yaml.At(Manifests["DaemonSet"], "spec.template.spec");
         Assert.Equal("true", Yaml.Text(pod, "hostPID"));
-        var volume = Yaml.List(Yaml.At(pod, "volumes"), "volumes").Single();
-        Assert.Equal("/proc", Yaml.Text(volume, "hostPath.path"));
-        var mount = Yaml.List(Yaml.At(Container, "volumeMounts"), "volumeMounts").Single();
-        Assert.Equal(Yaml.Text(volume, "name"), Yaml.Text(mount, "name"));
-        Assert.Equal("/host/proc", Yaml.Text(mount, "mountPath"));
+        var volume = Yaml.List(Yaml.At(pod, "volumes"), "volumes").Single(v => Yaml.Text(v, "hostPath.path") == hostPath);
+        var mount = Yaml.List(Yaml.At(Container, "volumeMounts"), "volumeMounts").Single(m => Yaml.Text(m, "name") == Yaml.Text(volume, "name"));
+        Assert.Equal(mountPath, Yaml.Text(mount, "mountPath"));
         Assert.Equal("true", Yaml.Text(mount, "readOnly"));
-        Assert.Contains("--path.procfs=/host/proc", Yaml.List(Yaml.At(Container, "args"), "args").Cast<string>());
+        Assert.Contains(flag, Yaml.List(Yaml.At(Container, "args"), "args").Cast<string>());
     }
 
     [Fact]

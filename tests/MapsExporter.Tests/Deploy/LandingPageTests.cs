@@ -1,3 +1,4 @@
+using MapsExporter.Core.Cgroups;
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Reporting;
 using MapsExporter.Core.Scanning;
@@ -52,6 +53,25 @@ public sealed class LandingPageTests
 
     [Fact]
     public void Host_cpus_are_read_from_sysfs() => Assert.Equal(HostCpus.Parse(File.ReadAllText(HostCpus.OnlinePath("/sys"))), HostCpus.Read("/sys"));
+
+    [Fact]
+    public void The_bar_draws_the_limit_and_the_heap_maximum_and_names_the_pod_beside_the_app()
+    {
+        ScanSnapshot plain = Snapshot("Shop");
+        MemoryReport report = plain.Processes[0].Report;
+        // Heap maximum 8192 (the heap's reservation, no hsperfdata), limit 16384: the scale is the limit's, so the
+        // 4096-byte bar is a quarter of the track, the heap maximum half of it; headroom 16384 - (8192 + 1024).
+        var where = new CgroupPlacement("/kubepods/burstable/pod0b7632a2/c", new CgroupIdentity("", "", new string('c', 64), "0b7632a2-a56e-4278-987a-22de18008dbe", "Burstable", false), "shop-7d9f8c6b5-x2x4q", new CgroupMemory("/kubepods/burstable/pod0b7632a2/c", 16384, "/kubepods/burstable/pod0b7632a2", 5000, 4000, 1000, 0));
+        var withCgroup = new MemoryReport([.. report.Categories]) { Pid = 42, App = "Shop", IsJvm = true, ResidentKnown = true, Source = report.Source, Cgroup = where };
+        string html = LandingPage.Render(plain with { Processes = [new ProcessSample(withCgroup, 0, 0, null)] });
+        Assert.Contains("42 Shop <span class=\"where\">(pod shop-7d9f8c6b5-x2x4q)</span>", html, StringComparison.Ordinal);
+        Assert.Contains("class=\"bar\" style=\"width:25.00%\"", html, StringComparison.Ordinal);
+        Assert.Contains("<div class=\"mark limit\" data-bytes=\"16384\" title=\"memory limit: 16.0 KiB\" style=\"left:100.00%\">", html, StringComparison.Ordinal);
+        Assert.Contains("<div class=\"mark heap-max\" data-bytes=\"8192\" title=\"heap maximum: 8.0 KiB\" style=\"left:50.00%\">", html, StringComparison.Ordinal);
+        Assert.Contains("limit 16.0 KiB, headroom 7.0 KiB", html, StringComparison.Ordinal);
+        // Without a cgroup: no marks, nothing beside the app.
+        Assert.DoesNotContain("class=\"mark", LandingPage.Render(plain), StringComparison.Ordinal);
+    }
 
     private static ScanSnapshot Snapshot(string app)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using MapsExporter.Core.Cgroups;
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Parsing;
 using MapsExporter.Core.Proc;
@@ -49,6 +50,8 @@ public sealed class CostControlTests : IDisposable
             Assert.True(sample.Report.ResidentKnown);
             Assert.Equal(first.Totals, sample.Totals);
             Assert.Equal(first.ResidentReadAt, sample.ResidentReadAt);
+            // The fresh read's placement (this tree has no cgroup file: nothing to place), not dropped with the merge.
+            Assert.Same(CgroupPlacement.Unknown, sample.Report.Cgroup);
             for (int c = 0; c < RegionCategories.Count; c++)
             {
                 Assert.Equal(first.Report.Categories[c].ResidentBytes, sample.Report.Categories[c].ResidentBytes);

@@ -44,9 +44,10 @@ public sealed class JavaWorkload : IDisposable
         string classes = Compile(jdk);
         string stderrPath = Path.Combine(Path.GetTempPath(), $"mapsexporter-jvm-{Guid.NewGuid():N}.stderr");
         var info = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false };
-        // The shell only redirects stderr to a file (so gdb-triggered malloc_stats output can be read) and execs java.
+        // The shell only redirects stderr to a file (so gdb-triggered malloc_stats output can be read), moves itself
+        // into the cgroup whose cgroup.procs MAPSEXPORTER_CGROUP_PROCS names when set (a cgroup test's), and execs java.
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec \"$@\" 2>\"$MAPSEXPORTER_STDERR\"");
+        info.ArgumentList.Add("[ -z \"$MAPSEXPORTER_CGROUP_PROCS\" ] || echo $$ >\"$MAPSEXPORTER_CGROUP_PROCS\" || exit 1; exec \"$@\" 2>\"$MAPSEXPORTER_STDERR\"");
         info.ArgumentList.Add("sh");
         info.ArgumentList.Add(launcher is null ? Path.Combine(jdk, "bin", "java") : Link(Path.Combine(jdk, "bin", "java"), launcher));
         info.ArgumentList.Add("-XX:NativeMemoryTracking=summary");
