@@ -69,7 +69,7 @@ public sealed class Classification
     /// <summary>Splits mapping <paramref name="index"/> of <paramref name="table"/>; both parts keep its category so far.</summary>
     internal void SplitAt(MappingTable table, int index, ulong address, IProcessMemory? memory = null)
     {
-        table.SplitAt(index, address, memory?.ResidentBytes(table[index].Start, address));
+        table.SplitAt(index, address, memory?.ResidentBytes(table[index].Start, address, table[index].IsAnonymousPrivateMemory));
         if (Count == _categories.Length)
         {
             Array.Resize(ref _categories, _categories.Length * 2);

@@ -43,6 +43,7 @@ public static class ReportBuilder
             MallocMmapChunks = classification.MallocMmapChunks,
             Mappings = table.VmaCount,
             ResidentKnown = resident,
+            ResidentSource = resident ? MemoryReport.SmapsSource : null,
             Source = source,
             Arenas = [.. classification.Arenas],
             ThreadGroups = new Dictionary<string, ThreadGroupStacks>(classification.ThreadGroups, StringComparer.Ordinal),
