@@ -57,13 +57,15 @@ public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvide
 
     /// <summary>
     /// Between smaps reads, pagemap keeps the resident figures fresh where it can (<see cref="PagemapResident.Unsuitable"/>,
-    /// as the last read found). <see cref="ResidentMode.Auto"/> uses it while it costs less than the process's last
-    /// smaps read did (each measured: a THP-backed or small process is cheaper to walk), and tries it once to measure.
+    /// as the last read found). <see cref="ResidentMode.Auto"/> uses it where the process's last smaps read cost at
+    /// least twice its last pagemap read (both measured; tried once to measure): a big heap of 4 KiB pages. Where
+    /// smaps is that cheap already (a small or THP-backed process), the scans between read maps only, as with smaps,
+    /// and the smaps read keeps giving Pss and per-arena figures.
     /// </summary>
     private bool UsePagemap(ProcessState state) => _options.Resident switch
     {
         ResidentMode.Pagemap => state.PagemapUnsuitable is null,
-        ResidentMode.Auto => state.PagemapUnsuitable is null && !(state.PagemapCost >= state.SmapsCost),
+        ResidentMode.Auto => state.PagemapUnsuitable is null && !(state.PagemapCost * 2 > state.SmapsCost),
         _ => false,
     };
 
