@@ -10,6 +10,8 @@ return args.FirstOrDefault() switch
     "parsefile" => ParseFile.Run(args[1..]),
     "gentree" => GeneratedProcFs.Generate(args[1..]),
     "scale" => GeneratedProcFs.Scale(args[1..]),
+    "resident" => ResidentCost.Run(args[1..]),
+    "stall" => StallWindows.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -21,6 +23,6 @@ static int RunBdn(string[] rest)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bdn [BenchmarkDotNet args] | wholescan PID... | cpu PID... | parsefile SMAPS... | gentree DIR FIXTURE PROCESSES MAPPINGS | scale DIR COUNT...");
+    Console.Error.WriteLine("usage: bdn [BenchmarkDotNet args] | wholescan PID... | cpu PID... | parsefile SMAPS... | gentree DIR FIXTURE PROCESSES MAPPINGS | scale DIR COUNT... | resident PID [ROUNDS [RANGES-FILE]] | stall PID ROUNDS");
     return 2;
 }
