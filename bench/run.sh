@@ -271,8 +271,10 @@ if want stall; then
   # Each window's longest iteration that overlaps it (an iteration ends at end_ns and began latency_ns earlier).
   awk 'NR == FNR { if ($1 != "READY" && NF == 2) { e[++n] = $1; l[n] = $2 } next }
        { w = 0; for (i = 1; i <= n; i++) if (e[i] >= $2 && e[i] - l[i] <= $3 && l[i] > w) w = l[i];
-         printf "%s %.3f %.3f\n", $1, w / 1e6, ($3 - $2) / 1e6 }' "$WORK/stall.log" "$WORK/windows" |
-    sort -k1,1 -k2,2n | awk '{ v[$1] = v[$1] " " $2; r[$1] = r[$1] " " $3 }
-      END { for (k in v) { split(v[k], a, " "); split(r[k], b, " "); c = length(a); asort(b);
-            printf "%-17s worst wait ms median %s max %s (reader wall ms median %s)\n", k, a[int((c + 1) / 2)], a[c], b[int((c + 1) / 2)] } }'
+         printf "%s %.3f %.3f\n", $1, w / 1e6, ($3 - $2) / 1e6 }' "$WORK/stall.log" "$WORK/windows" >"$WORK/waits"
+  for k in idle cat_smaps smaps_rollup exporter_smaps exporter_pagemap; do
+    waits=$(awk -v k="$k" '$1 == k { print $2 }' "$WORK/waits" | sort -n)
+    printf '%-17s worst wait ms median %s max %s (all: %s; reader wall ms median %s)\n' "$k" "$(echo "$waits" | median)" \
+      "$(echo "$waits" | tail -1)" "$(echo $waits)" "$(awk -v k="$k" '$1 == k { print $3 }' "$WORK/waits" | median)"
+  done
 fi
