@@ -96,6 +96,12 @@ fi
 if want scan; then
   say "whole scan of 20 live JVMs vs cat of their smaps (interleaved, medians of 15)"
   BENCH_ROUNDS=15 dotnet "$BENCH_DLL" wholescan "${JVMS[@]}" || echo "(other BenchWorkload JVMs on this host: the scan read more than these 20)"
+  # The daemon's defaults (smaps at most once a minute) with each resident mode: the scans after the first read smaps
+  # no more; smaps is what every build before --scan.resident did.
+  for mode in smaps auto pagemap; do
+    echo "-- smaps interval 60 s, --scan.resident=$mode"
+    BENCH_ROUNDS=15 BENCH_SMAPS_INTERVAL=60 BENCH_RESIDENT=$mode dotnet "$BENCH_DLL" wholescan "${JVMS[@]}" || true
+  done
   for r in $(seq 15); do
     t0=$(now_ns); for p in "${JVMS[@]}"; do cat "/proc/$p/smaps" >/dev/null; done; t1=$(now_ns)
     echo $(( (t1 - t0) / 1000 ))

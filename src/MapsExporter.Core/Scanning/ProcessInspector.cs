@@ -157,7 +157,8 @@ public sealed class ProcessInspector : IDisposable
             pagemap = TryReadPagemap(pid, ref pagemapUnsuitable);
             if (pagemap is null)
             {
-                return Inspect(pid, request with { Mode = ScanMode.Smaps }, stat, started) with { PagemapFallback = pagemapUnsuitable };
+                // Remembered until the next smaps read looks again (an unreadable pagemap is not retried every scan).
+                return Inspect(pid, request with { Mode = ScanMode.Smaps }, stat, started) with { PagemapFallback = pagemapUnsuitable, PagemapUnsuitable = pagemapUnsuitable };
             }
         }
 
