@@ -2,14 +2,14 @@
 # Builds and runs every MapsExporter benchmark on this machine and prints the figures docs/benchmarks.md records.
 # As root (smaps, /proc/PID/mem and task/*/syscall of the workloads). Takes about 12 minutes.
 #   bash bench/run.sh                 # everything
-#   bash bench/run.sh overhead scan   # some sections: machine overhead scan sidebyside footprint scrapes scale
+#   bash bench/run.sh overhead scan   # some sections: machine overhead scan sidebyside footprint scrapes scale resident stall
 # Needs: .NET 10 SDK, gcc, OpenJDK 17 (javac), wrk, pmap (procps), perl, prometheus-process-exporter (Debian; optional,
 # compared side by side); the seed Perl tool in a snapshot at
 # $SEED_TOOL_REPO (default /work/.mirror/ewirch+javaJniMemUsage/repo: it is run from there, never copied here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SECTIONS=${*:-machine overhead scan sidebyside footprint scrapes scale}
+SECTIONS=${*:-machine overhead scan sidebyside footprint scrapes scale resident stall}
 JDK=${JDK:-/usr/lib/jvm/java-17-openjdk-amd64}
 SEED_TOOL_REPO=${SEED_TOOL_REPO:-/work/.mirror/ewirch+javaJniMemUsage/repo}
 WORK=$(mktemp -d /tmp/mapsexporter-bench.XXXXXX)
@@ -96,6 +96,12 @@ fi
 if want scan; then
   say "whole scan of 20 live JVMs vs cat of their smaps (interleaved, medians of 15)"
   BENCH_ROUNDS=15 dotnet "$BENCH_DLL" wholescan "${JVMS[@]}" || echo "(other BenchWorkload JVMs on this host: the scan read more than these 20)"
+  # The daemon's defaults (smaps at most once a minute) with each resident mode: the scans after the first read smaps
+  # no more; smaps is what every build before --scan.resident did.
+  for mode in smaps auto pagemap; do
+    echo "-- smaps interval 60 s, --scan.resident=$mode"
+    BENCH_ROUNDS=15 BENCH_SMAPS_INTERVAL=60 BENCH_RESIDENT=$mode dotnet "$BENCH_DLL" wholescan "${JVMS[@]}" || true
+  done
   for r in $(seq 15); do
     t0=$(now_ns); for p in "${JVMS[@]}"; do cat "/proc/$p/smaps" >/dev/null; done; t1=$(now_ns)
     echo $(( (t1 - t0) / 1000 ))
@@ -228,4 +234,53 @@ if want scale; then
   dotnet "$BENCH_DLL" gentree "$WORK/proc500" tests/Fixtures/jdk17-g1-t300-native-churn 500 2000
   sync  # the 710 MB just written: no writeback during the measurement
   BENCH_ROUNDS=5 dotnet "$BENCH_DLL" scale "$WORK/proc500" 100 250 500
+fi
+
+# One big JVM at a time (-Xms = -Xmx, pre-touched), killed after its figures: the host's memory is shared.
+start_big_jvm() { # heap [extra JVM flags...] -> pid
+  local heap=$1 out="$WORK/big.$RANDOM.out"; shift
+  "$JDK/bin/java" -Xms"$heap" -Xmx"$heap" -XX:+AlwaysPreTouch -XX:+UseG1GC "$@" -cp "$WORK" BenchWorkload 20 >"$out" 2>&1 &
+  local pid=$!
+  echo "$pid" >>"$WORK/pids"
+  for _ in $(seq 1200); do grep -q READY "$out" 2>/dev/null && break; sleep 0.1; done
+  grep -q READY "$out" || { echo "JVM $pid did not start: $(cat "$out")" >&2; exit 1; }
+  echo "$pid"
+}
+
+if want resident; then
+  say "resident read of one pre-touched G1 JVM (JDK ${JDK##*/}), thread CPU ms per read, medians of ${RESIDENT_ROUNDS:-15}: cat smaps vs the exporter's smaps, pagemap and maps reads; pread vs PAGEMAP_SCAN over the same ranges"
+  gcc -O2 -o "$WORK/pagemap_scan" bench/pagemap_scan.c
+  for heap in ${RESIDENT_HEAPS:-1g 4g 8g}; do
+    for pages in 4k thp; do
+      flags=(); [ "$pages" = thp ] && flags=(-XX:+UseTransparentHugePages)
+      pid=$(start_big_jvm "$heap" "${flags[@]}")
+      echo "-- heap $heap pages $pages: VmRSS $(rss_kb "$pid") kB, AnonHugePages $(awk '/^AnonHugePages/ { print $2 }' "/proc/$pid/smaps_rollup") kB"
+      dotnet "$BENCH_DLL" resident "$pid" "${RESIDENT_ROUNDS:-15}" "$WORK/ranges"
+      "$WORK/pagemap_scan" "$pid" "$WORK/ranges" "${RESIDENT_ROUNDS:-15}"
+      for r in $(seq 5); do
+        t0=$(now_ns); cat "/proc/$pid/smaps" >/dev/null; t1=$(now_ns); echo $(( (t1 - t0) / 1000 ))
+      done | median | awk '{ printf "cat_smaps_process_wall_ms %.2f\n", $1 / 1000 }'
+      stop "$pid"
+    done
+  done
+fi
+
+if want stall; then
+  say "stall: bench/stall.c (a JVM through JNI, -Xms8g -Xmx8g pre-touched, 4 KiB pages) times its own mmap+munmap; the longest wait inside each read's window, median and max of ${STALL_ROUNDS:-5} reads"
+  gcc -O2 -pthread -I"$JDK/include" -I"$JDK/include/linux" -o "$WORK/stall" bench/stall.c -L"$JDK/lib/server" -ljvm -Wl,-rpath,"$JDK/lib/server"
+  "$WORK/stall" -Xms${STALL_HEAP:-8g} -Xmx${STALL_HEAP:-8g} -XX:+AlwaysPreTouch -XX:+UseG1GC >"$WORK/stall.log" 2>&1 &
+  pid=$!; PIDS_TO_KILL+=("$pid")
+  for _ in $(seq 1200); do grep -q READY "$WORK/stall.log" && break; sleep 0.1; done
+  echo "VmRSS $(rss_kb "$pid") kB"
+  dotnet "$BENCH_DLL" stall "$pid" "${STALL_ROUNDS:-5}" >"$WORK/windows"
+  stop "$pid"
+  # Each window's longest iteration that overlaps it (an iteration ends at end_ns and began latency_ns earlier).
+  awk 'NR == FNR { if ($1 != "READY" && NF == 2) { e[++n] = $1; l[n] = $2 } next }
+       { w = 0; for (i = 1; i <= n; i++) if (e[i] >= $2 && e[i] - l[i] <= $3 && l[i] > w) w = l[i];
+         printf "%s %.3f %.3f\n", $1, w / 1e6, ($3 - $2) / 1e6 }' "$WORK/stall.log" "$WORK/windows" >"$WORK/waits"
+  for k in idle cat_smaps smaps_rollup exporter_smaps exporter_pagemap; do
+    waits=$(awk -v k="$k" '$1 == k { print $2 }' "$WORK/waits" | sort -n)
+    printf '%-17s worst wait ms median %s max %s (all: %s; reader wall ms median %s)\n' "$k" "$(echo "$waits" | median)" \
+      "$(echo "$waits" | tail -1)" "$(echo $waits)" "$(awk -v k="$k" '$1 == k { print $3 }' "$WORK/waits" | median)"
+  done
 fi

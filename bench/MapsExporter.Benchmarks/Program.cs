@@ -11,6 +11,8 @@ return args.FirstOrDefault() switch
     "gentree" => GeneratedProcFs.Generate(args[1..]),
     "scale" => GeneratedProcFs.Scale(args[1..]),
     "mallocstate" => MallocStateCost.Run(args[1..]),
+    "resident" => ResidentCost.Run(args[1..]),
+    "stall" => StallWindows.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -22,6 +24,6 @@ static int RunBdn(string[] rest)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bdn [BenchmarkDotNet args] | wholescan PID... | cpu PID... | parsefile SMAPS... | gentree DIR FIXTURE PROCESSES MAPPINGS | scale DIR COUNT... | mallocstate PID...");
+    Console.Error.WriteLine("usage: bdn [BenchmarkDotNet args] | wholescan PID... | cpu PID... | parsefile SMAPS... | gentree DIR FIXTURE PROCESSES MAPPINGS | scale DIR COUNT... | mallocstate PID... | resident PID [ROUNDS [RANGES-FILE]] | stall PID ROUNDS");
     return 2;
 }

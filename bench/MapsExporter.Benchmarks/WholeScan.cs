@@ -8,7 +8,8 @@ namespace MapsExporter.Benchmarks;
 /// <summary>
 /// A whole scan of the live /proc as the daemon does it (every process's maps for the JVM test, the selected
 /// JVMs' smaps and exact reads), against reading only the same JVMs' smaps in this process, interleaved so both
-/// see the same machine. Prints medians.
+/// see the same machine. Prints medians. BENCH_SMAPS_INTERVAL (seconds) and BENCH_RESIDENT (auto, smaps, pagemap)
+/// set the scanner's cost options as the daemon's flags do; by default smaps every scan.
 /// </summary>
 internal static class WholeScan
 {
@@ -19,7 +20,13 @@ internal static class WholeScan
         int[] pids = args.Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray();
         var procFs = new ProcFs();
         using var reader = new ProcFileReader();
-        using var exact = new ProcessScanner(procFs, new ProcessSelector(includeApp: app));
+        var cost = new ScanCostOptions
+        {
+            SmapsInterval = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("BENCH_SMAPS_INTERVAL") ?? "0", CultureInfo.InvariantCulture)),
+            Resident = ResidentModes.Parse(Environment.GetEnvironmentVariable("BENCH_RESIDENT")) ?? ResidentMode.Smaps,
+        };
+        using var exact = new ProcessScanner(procFs, new ProcessSelector(includeApp: app), cost: cost);
+        var modes = new Dictionary<string, int>();
         using var textOnly = new ProcessScanner(procFs, new ProcessSelector(includeApp: app));
         var scan = new List<double>();
         var read = new List<double>();
@@ -44,11 +51,17 @@ internal static class WholeScan
             scan.Add(snapshot.Duration.TotalMilliseconds);
             perProcess.Add(snapshot.Processes.Average(p => p.ReadDuration.TotalMilliseconds));
             processes = snapshot.Processes.Count;
+            foreach (ProcessSample p in snapshot.Processes)
+            {
+                modes[p.Mode.Id()] = modes.GetValueOrDefault(p.Mode.Id()) + 1;
+            }
+
             mappings = snapshot.Processes.Sum(p => p.Report.Mappings);
         }
 
         int onHost = procFs.EnumeratePids().Count();
         Console.WriteLine($"jvms {processes}");
+        Console.WriteLine($"modes {string.Join(' ', modes.Select(m => $"{m.Key}={m.Value}"))} (all rounds; resident {cost.Resident.Id()}, smaps interval {cost.SmapsInterval.TotalSeconds} s)");
         Console.WriteLine($"mappings {mappings}");
         Console.WriteLine($"host_processes {onHost}");
         Console.WriteLine(FormattableString.Invariant($"read_only_ms {Median(read):F2}"));

@@ -74,7 +74,7 @@ public sealed class Classification
     /// <summary>Splits mapping <paramref name="index"/> of <paramref name="table"/>; both parts keep its category so far.</summary>
     internal void SplitAt(MappingTable table, int index, ulong address, IProcessMemory? memory = null)
     {
-        table.SplitAt(index, address, memory?.ResidentBytes(table[index].Start, address));
+        table.SplitAt(index, address, LowResidentBytes(table[index], address, memory));
         if (Count == _categories.Length)
         {
             Array.Resize(ref _categories, _categories.Length * 2);
@@ -86,6 +86,23 @@ public sealed class Classification
         _categories[index + 1] = _categories[index];
         _assigned[index + 1] = _assigned[index];
         Count++;
+    }
+
+    /// <summary>
+    /// The Rss below <paramref name="address"/> from the page table, read over the smaller side (the code heap's
+    /// segment map splits from G1's tables, hundreds of MiB); only when there is an Rss to share (smaps), else null.
+    /// </summary>
+    private static long? LowResidentBytes(in Mapping whole, ulong address, IProcessMemory? memory)
+    {
+        if (memory is null || whole.ResidentBytes <= 0)
+        {
+            return null;
+        }
+
+        bool anonymous = whole.IsAnonymousPrivateMemory;
+        return address - whole.Start <= whole.End - address
+            ? memory.ResidentBytes(whole.Start, address, anonymous)
+            : whole.ResidentBytes - memory.ResidentBytes(address, whole.End, anonymous);
     }
 
     /// <summary>The mapping holding <paramref name="address"/>, or -1: mappings are sorted and disjoint.</summary>

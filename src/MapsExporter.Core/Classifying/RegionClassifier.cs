@@ -26,9 +26,9 @@ public static class RegionClassifier
         {
             CodeCacheLocator.Locate(table, result);
             ClassSpaceLocator.Locate(table, result);
-            JavaHeapLocator.Locate(table, result, exact?.PerfData);
+            JavaHeapLocator.Locate(table, result, exact?.PerfData, exact?.Memory);
             MetaspaceLocator.Locate(table, result);
-            CodeHeapSegmentMapLocator.Locate(table, result);
+            CodeHeapSegmentMapLocator.Locate(table, result, exact?.Memory);
             GcTableLocator.Locate(table, result, exact?.PerfData);
         }
 

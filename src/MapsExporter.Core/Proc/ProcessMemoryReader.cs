@@ -8,14 +8,17 @@ public interface IProcessMemory
     /// <summary>Fills <paramref name="buffer"/> from <paramref name="address"/>; false if the range is not readable.</summary>
     bool TryRead(ulong address, Span<byte> buffer);
 
-    /// <summary>Resident bytes of [startAddress, endAddress) from the page table (<c>/proc/PID/pagemap</c>); null when it cannot be read.</summary>
-    long? ResidentBytes(ulong startAddress, ulong endAddress);
+    /// <summary>
+    /// Resident bytes of [startAddress, endAddress) from the page table (<c>/proc/PID/pagemap</c>), counted as smaps
+    /// counts them in a mapping of that kind (<see cref="PagemapReader.Count"/>); null when it cannot be read.
+    /// </summary>
+    long? ResidentBytes(ulong startAddress, ulong endAddress, bool anonymousPrivate);
 
     /// <summary>
-    /// Resident bytes of the range mapped only here (pagemap's present and exclusive bits): what freeing them gives back.
-    /// Reading an untouched page maps the shared zero page, which is present but neither resident in Rss nor exclusive.
+    /// Resident bytes of the range mapped only here (pagemap's present and exclusive bits, as in an anonymous private
+    /// mapping): what freeing them gives back. An untouched page read maps the shared zero page, which is not counted.
     /// </summary>
-    long? ExclusiveResidentBytes(ulong startAddress, ulong endAddress) => ResidentBytes(startAddress, endAddress);
+    long? ExclusiveResidentBytes(ulong startAddress, ulong endAddress) => ResidentBytes(startAddress, endAddress, anonymousPrivate: true);
 }
 
 /// <summary>
@@ -25,17 +28,16 @@ public interface IProcessMemory
 /// </summary>
 public sealed class ProcessMemoryReader : IProcessMemory, IDisposable
 {
-    private const ulong PageSize = 4096;
-    private const ulong PresentBit = 1UL << 63;
-    private const ulong ExclusiveBit = 1UL << 56;
     private readonly SafeFileHandle _handle;
-    private readonly string _pagemapPath;
-    private SafeFileHandle? _pagemap;
+    private readonly ProcFs _procFs;
+    private readonly int _pid;
+    private PagemapReader? _pagemap;
 
-    private ProcessMemoryReader(SafeFileHandle handle, string pagemapPath)
+    private ProcessMemoryReader(SafeFileHandle handle, ProcFs procFs, int pid)
     {
         _handle = handle;
-        _pagemapPath = pagemapPath;
+        _procFs = procFs;
+        _pid = pid;
     }
 
     /// <summary>Opens the process's memory, or returns null with the reason (permission, vanished) when it cannot.</summary>
@@ -45,7 +47,7 @@ public sealed class ProcessMemoryReader : IProcessMemory, IDisposable
         try
         {
             reason = null;
-            return new ProcessMemoryReader(File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite), procFs.PidPath(pid, "pagemap"));
+            return new ProcessMemoryReader(File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite), procFs, pid);
         }
         catch (UnauthorizedAccessException)
         {
@@ -96,41 +98,15 @@ public sealed class ProcessMemoryReader : IProcessMemory, IDisposable
         }
     }
 
-    /// <summary>One 8-byte entry per page; bit 63 says the page is present. Only split VMAs ask, a few MiB at most.</summary>
-    public long? ResidentBytes(ulong startAddress, ulong endAddress) => CountPages(startAddress, endAddress, PresentBit);
-
-    public long? ExclusiveResidentBytes(ulong startAddress, ulong endAddress) => CountPages(startAddress, endAddress, PresentBit | ExclusiveBit);
-
-    private long? CountPages(ulong startAddress, ulong endAddress, ulong bits)
+    /// <summary>As smaps counts them (<see cref="PagemapReader.Count"/>). Only split VMAs ask, a few MiB at most.</summary>
+    public long? ResidentBytes(ulong startAddress, ulong endAddress, bool anonymousPrivate)
     {
         try
         {
-            _pagemap ??= File.OpenHandle(_pagemapPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            Span<byte> entries = stackalloc byte[8 * 512];
-            long resident = 0;
-            for (ulong page = startAddress / PageSize; page < endAddress / PageSize;)
-            {
-                int count = (int)Math.Min(512, (endAddress / PageSize) - page);
-                Span<byte> chunk = entries[..(count * 8)];
-                if (RandomAccess.Read(_pagemap, chunk, (long)(page * 8)) != chunk.Length)
-                {
-                    return null;
-                }
-
-                for (int i = 0; i < count; i++)
-                {
-                    if ((System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(chunk[(i * 8)..]) & bits) == bits)
-                    {
-                        resident += (long)PageSize;
-                    }
-                }
-
-                page += (ulong)count;
-            }
-
-            return resident;
+            _pagemap ??= PagemapReader.Open(_procFs, _pid, new ulong[512]);
+            return _pagemap.Count(startAddress, endAddress, anonymousPrivate).ResidentBytes;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (ProcessReadException)
         {
             return null;
         }

@@ -24,12 +24,12 @@ public static class JsonReportWriter
         foreach (RegionCategory category in RegionCategories.All)
         {
             json.WritePropertyName(category.Id());
-            WriteTotals(json, report[category]);
+            WriteTotals(json, report[category], report.ResidentSourceOf(category));
         }
 
         json.WriteEndObject();
         json.WritePropertyName("total");
-        WriteTotals(json, report.Total);
+        WriteTotals(json, report.Total, report.ResidentSourceOf(null));
         WriteExactFindings(json, report);
         WriteCgroup(json, report);
         json.WriteEndObject();
@@ -180,12 +180,13 @@ public static class JsonReportWriter
         output.WriteByte((byte)'\n');
     }
 
-    private static void WriteTotals(Utf8JsonWriter json, in CategoryTotals totals)
+    private static void WriteTotals(Utf8JsonWriter json, in CategoryTotals totals, string? residentSource)
     {
         json.WriteStartObject();
         json.WriteNumber("regions", totals.Regions);
         json.WriteNumber("virtual_bytes", totals.VirtualBytes);
         WriteNullable(json, "resident_bytes", totals.ResidentBytes);
+        WriteNullable(json, "resident_source", residentSource);
         WriteNullable(json, "proportional_bytes", totals.ProportionalBytes);
         WriteNullable(json, "swap_bytes", totals.SwapBytes);
         json.WriteEndObject();

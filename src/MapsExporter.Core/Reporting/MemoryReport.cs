@@ -67,6 +67,51 @@ public sealed class MemoryReport
     /// <summary>Where the mappings came from, e.g. <c>/proc/1234/smaps</c> or a dump's path.</summary>
     public required string Source { get; init; }
 
+    /// <summary>
+    /// This report's layout (regions, counts, methods) with other resident figures: <paramref name="categories"/>,
+    /// and arenas, malloc figures and thread groups whose resident sizes go with them.
+    /// </summary>
+    public MemoryReport WithResident(CategoryTotals[] categories, string? residentSource, IReadOnlyList<ArenaInfo> arenas, MallocSummary? malloc, IReadOnlyDictionary<string, ThreadGroupStacks> threadGroups) => new(categories)
+    {
+        Pid = Pid,
+        App = App,
+        IsJvm = IsJvm,
+        Threads = Threads,
+        ThreadStacks = ThreadStacks,
+        LibcArenas = LibcArenas,
+        LibcArenaHeaps = LibcArenaHeaps,
+        MallocMmapChunks = MallocMmapChunks,
+        Mappings = Mappings,
+        ResidentKnown = residentSource is not null,
+        ResidentSource = residentSource,
+        Source = Source,
+        Arenas = arenas,
+        Malloc = malloc,
+        ThreadGroups = threadGroups,
+        Methods = Methods,
+        Fallbacks = Fallbacks,
+        Jvm = Jvm,
+        Cgroup = Cgroup,
+    };
+
+    /// <summary>
+    /// Where the resident figures came from: <see cref="SmapsSource"/>, or <see cref="PagemapSource"/> (each category
+    /// from pagemap but the Java heap, which is statm's total minus the rest); null when they are unknown.
+    /// </summary>
+    public string? ResidentSource { get; init; }
+
+    public const string SmapsSource = "smaps";
+
+    public const string PagemapSource = "pagemap";
+
+    /// <summary>The source of one category's resident figure, as the JSON report names it.</summary>
+    public string? ResidentSourceOf(RegionCategory? category) => ResidentSource switch
+    {
+        PagemapSource when category is null => "statm",
+        PagemapSource when category == RegionCategory.JavaHeap => "statm_minus_pagemap",
+        _ => ResidentSource,
+    };
+
     /// <summary>Indexed by <see cref="RegionCategory"/>.</summary>
     public IReadOnlyList<CategoryTotals> Categories { get; }
 

@@ -44,6 +44,7 @@ public static class ReportBuilder
             MallocMmapChunks = classification.MallocMmapChunks,
             Mappings = table.VmaCount,
             ResidentKnown = resident,
+            ResidentSource = resident ? MemoryReport.SmapsSource : null,
             Source = source,
             Arenas = [.. classification.Arenas],
             Malloc = classification.Malloc,

@@ -8,7 +8,8 @@ public sealed record InspectRequest
 {
     /// <summary>
     /// What to read: <see cref="ScanMode.Smaps"/> (maps when smaps cannot be read), <see cref="ScanMode.Rollup"/>
-    /// (maps and smaps_rollup), <see cref="ScanMode.Maps"/> or <see cref="ScanMode.MapsCached"/> (maps only).
+    /// (maps and smaps_rollup), <see cref="ScanMode.Maps"/> or <see cref="ScanMode.MapsCached"/> (maps only),
+    /// <see cref="ScanMode.Pagemap"/> (maps, pagemap outside the heap, statm; smaps when it cannot be used).
     /// </summary>
     public ScanMode Mode { get; init; } = ScanMode.Smaps;
 
@@ -36,6 +37,18 @@ public sealed record InspectionResult(MemoryReport Report, ScanMode Mode, TimeSp
 
     /// <summary>When the resident figures were read (earlier than the inspection when they are a cached read's).</summary>
     public DateTimeOffset? ResidentReadAt { get; init; }
+
+    /// <summary>When the Pss figures were read, when older than <see cref="ResidentReadAt"/> (a pagemap read: the last smaps read's).</summary>
+    public DateTimeOffset? ProportionalReadAt { get; init; }
+
+    /// <summary>Why pagemap cannot give the resident figures of this process (<see cref="PagemapFallbacks"/>), or null; known after an exact classification.</summary>
+    public string? PagemapUnsuitable { get; init; }
+
+    /// <summary>Set when a pagemap read was asked for and smaps was read instead: why (<see cref="PagemapFallbacks"/>).</summary>
+    public string? PagemapFallback { get; init; }
+
+    /// <summary>Bound on the error of the statm figures (0 on a kernel whose statm is exact), for a pagemap read; the heap's figure carries it.</summary>
+    public long? ResidentErrorBoundBytes { get; init; }
 
     /// <summary>
     /// Why an exact method could not be used (the process's memory, or the JVM's hsperfdata; a permission names the

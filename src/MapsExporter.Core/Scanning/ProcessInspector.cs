@@ -27,6 +27,8 @@ public sealed class ProcessInspector : IDisposable
     private readonly List<ThreadSample> _threadSamples = [];
     private readonly List<string> _warnings = [];
     private readonly ProcessCgroupReader _cgroups;
+    private readonly PagemapResident _pagemap = new();
+    private (Version? Kernel, int Cpus)? _host;
 
     /// <param name="procFs">Where the processes are read.</param>
     /// <param name="time">The clock of fresh states' chunk-probe re-checks and of resident read times.</param>
@@ -156,6 +158,19 @@ public sealed class ProcessInspector : IDisposable
             RegionClassifier.Classify(_table, _classification);
         }
 
+        // Pagemap mode: its assumptions are checked on the classified table; where they fail, smaps instead (counted).
+        string? pagemapUnsuitable = PagemapResident.Unsuitable(_table, _classification);
+        PagemapFigures? pagemap = null;
+        if (mode == ScanMode.Pagemap)
+        {
+            pagemap = TryReadPagemap(pid, ref pagemapUnsuitable);
+            if (pagemap is null)
+            {
+                // Remembered until the next smaps read looks again (an unreadable pagemap is not retried every scan).
+                return Inspect(pid, request with { Mode = ScanMode.Smaps }, stat, started) with { PagemapFallback = pagemapUnsuitable, PagemapUnsuitable = pagemapUnsuitable };
+            }
+        }
+
         string app = ResolveApp(pid, isJvm, perfData, stat, state);
         CgroupPlacement cgroup = _cgroups.Read(pid, out string? cgroupProblem);
         string? version = isJvm ? state.JvmVersion ??= JvmVersionResolver.Resolve(_files.ProcFs, pid, _table) ?? "unknown" : null;
@@ -176,10 +191,16 @@ public sealed class ProcessInspector : IDisposable
         }
 
         MemoryReport report = ReportBuilder.Build(_table, _classification, new ProcessIdentity(pid, app, isJvm, stat.StartTicks), source, threads, perfData, cgroup);
+        if (pagemap is not null)
+        {
+            report = WithPagemap(report, pagemap);
+        }
+
         ResidentTotals? totals = mode switch
         {
             ScanMode.Smaps => SumOf(report),
             ScanMode.Rollup => rollup,
+            ScanMode.Pagemap when pagemap is not null => new ResidentTotals(pagemap.TotalResidentBytes, null, pagemap.TotalSwapBytes),
             _ => null,
         };
         return new InspectionResult(report, mode, Stopwatch.GetElapsedTime(started))
@@ -192,7 +213,47 @@ public sealed class ProcessInspector : IDisposable
             MemoryReads = memoryReads,
             CgroupProblem = cgroupProblem,
             Regions = request.KeepRegions ? ClassifiedRegions.Capture(_table, _classification) : null,
+            PagemapUnsuitable = pagemapUnsuitable,
+            ResidentErrorBoundBytes = pagemap is null ? null : StatmErrorBound(threads),
         };
+    }
+
+    /// <summary>The pagemap figures, or null with <paramref name="unsuitable"/> saying why smaps must be read instead.</summary>
+    private PagemapFigures? TryReadPagemap(int pid, ref string? unsuitable)
+    {
+        if (unsuitable is not null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return _pagemap.Read(_files, pid, _table, _classification);
+        }
+        catch (ProcessReadException e) when (e.Reason is ReadFailure.Permission or ReadFailure.Io)
+        {
+            unsuitable = PagemapFallbacks.Unreadable;
+            return null;
+        }
+    }
+
+    /// <summary>The maps report with pagemap's Rss and swap per category; Pss, arenas' and thread groups' Rss are left to smaps.</summary>
+    private static MemoryReport WithPagemap(MemoryReport report, PagemapFigures pagemap)
+    {
+        var categories = new CategoryTotals[RegionCategories.Count];
+        for (int i = 0; i < categories.Length; i++)
+        {
+            CategoryTotals layout = report.Categories[i];
+            categories[i] = new CategoryTotals(layout.Regions, layout.VirtualBytes, pagemap.ResidentBytes[i], null, pagemap.SwapBytes[i]);
+        }
+
+        return report.WithResident(categories, MemoryReport.PagemapSource, [], report.Malloc, new Dictionary<string, ThreadGroupStacks>());
+    }
+
+    private long? StatmErrorBound(int threads)
+    {
+        (Version? kernel, int cpus) = _host ??= (Proc.StatmErrorBound.ReadKernel(_files.ProcFs), Proc.StatmErrorBound.ReadCpus(_files.ProcFs));
+        return kernel is null ? null : Proc.StatmErrorBound.Bytes(kernel, cpus, threads);
     }
 
     /// <summary><see cref="Inspect(int, InspectRequest)"/> with the request spelled as arguments (the report command, tests).</summary>

@@ -114,6 +114,9 @@ public sealed class ProcessScanner : IDisposable
                     ReadDuration = result.Duration,
                     Totals = result.Totals,
                     ResidentReadAt = result.ResidentReadAt,
+                    ProportionalReadAt = result.ProportionalReadAt,
+                    PagemapFallback = result.PagemapFallback,
+                    ResidentErrorBoundBytes = result.ResidentErrorBoundBytes,
                 });
             }
             catch (ProcessReadException e) when (e.Reason == ReadFailure.Vanished && !selected)

@@ -54,6 +54,14 @@ public sealed class ProcessState
     /// <summary>The last smaps or smaps_rollup read, whose resident figures the scans between reuse (<see cref="ScanCostControl"/>).</summary>
     internal ResidentRead? LastResident { get; set; }
 
+    /// <summary>Why pagemap cannot give this process's resident figures (<see cref="PagemapFallbacks"/>), as its last read found; null: it can.</summary>
+    internal string? PagemapUnsuitable { get; set; }
+
+    /// <summary>How long the last smaps read and the last pagemap read of the process took (<see cref="ResidentMode.Auto"/> compares them).</summary>
+    internal TimeSpan? SmapsCost { get; set; }
+
+    internal TimeSpan? PagemapCost { get; set; }
+
     /// <summary>Thread names and stack pointers from earlier exact inspections (made on first use: most processes a scan keeps are not reported).</summary>
     public ThreadStateCache Threads => _threads ??= new ThreadStateCache();
 

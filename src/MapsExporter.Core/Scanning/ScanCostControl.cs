@@ -18,6 +18,9 @@ public sealed record ScanCostOptions
 
     /// <summary>Rss above which smaps_rollup replaces smaps (layout from maps); zero: never.</summary>
     public long RollupAboveBytes { get; init; }
+
+    /// <summary>Where resident figures come from in the scans between smaps reads (with a smaps interval).</summary>
+    public ResidentMode Resident { get; init; } = ResidentMode.Smaps;
 }
 
 /// <summary>
@@ -46,11 +49,25 @@ public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvide
 
         if (_options.SmapsInterval > TimeSpan.Zero && state.LastResident is { } last && _time.GetUtcNow() - last.At < _options.SmapsInterval - Slack(_options.SmapsInterval))
         {
-            return ScanMode.MapsCached;
+            return UsePagemap(state) ? ScanMode.Pagemap : ScanMode.MapsCached;
         }
 
         return _options.RollupAboveBytes > 0 && residentBytes() > _options.RollupAboveBytes ? ScanMode.Rollup : ScanMode.Smaps;
     }
+
+    /// <summary>
+    /// Between smaps reads, pagemap keeps the resident figures fresh where it can (<see cref="PagemapResident.Unsuitable"/>,
+    /// as the last read found). <see cref="ResidentMode.Auto"/> uses it where the process's last smaps read cost at
+    /// least twice its last pagemap read (both measured; tried once to measure): a big heap of 4 KiB pages. Where
+    /// smaps is that cheap already (a small or THP-backed process), the scans between read maps only, as with smaps,
+    /// and the smaps read keeps giving Pss and per-arena figures.
+    /// </summary>
+    private bool UsePagemap(ProcessState state) => _options.Resident switch
+    {
+        ResidentMode.Pagemap => state.PagemapUnsuitable is null,
+        ResidentMode.Auto => state.PagemapUnsuitable is null && !(state.PagemapCost * 2 > state.SmapsCost),
+        _ => false,
+    };
 
     /// <summary>
     /// The result as published: a <see cref="ScanMode.MapsCached"/> read gets the resident figures of the last
@@ -58,6 +75,17 @@ public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvide
     /// </summary>
     public InspectionResult Complete(ProcessState state, InspectionResult result)
     {
+        state.PagemapUnsuitable = result.PagemapUnsuitable;
+        switch (result.Mode)
+        {
+            case ScanMode.Pagemap:
+                state.PagemapCost = result.Duration;
+                return state.LastResident is { } smaps ? WithProportionalOf(result, smaps) : result;
+            case ScanMode.Smaps:
+                state.SmapsCost = result.Duration;
+                break;
+        }
+
         switch (result.Mode)
         {
             case ScanMode.MapsCached when state.LastResident is { } last:
@@ -71,6 +99,26 @@ public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvide
         }
 
         return result;
+    }
+
+    /// <summary>Fresh Rss and swap from pagemap; Pss (which pagemap cannot give), arenas and thread groups from the last smaps read.</summary>
+    private static InspectionResult WithProportionalOf(InspectionResult result, ResidentRead smaps)
+    {
+        var categories = new CategoryTotals[RegionCategories.Count];
+        for (int i = 0; i < categories.Length; i++)
+        {
+            categories[i] = result.Report.Categories[i] with { ProportionalBytes = smaps.Report.Categories[i].ProportionalBytes };
+        }
+
+        MemoryReport report = smaps.Report.ResidentKnown
+            ? result.Report.WithResident(categories, MemoryReport.PagemapSource, smaps.Report.Arenas, smaps.Report.Malloc, smaps.Report.ThreadGroups)
+            : result.Report;
+        return result with
+        {
+            Report = report,
+            Totals = result.Totals is { } totals ? totals with { ProportionalBytes = smaps.Totals.ProportionalBytes } : null,
+            ProportionalReadAt = smaps.At,
+        };
     }
 
     /// <summary>
@@ -89,28 +137,10 @@ public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvide
             categories[i] = new CategoryTotals(now.Regions, now.VirtualBytes, then.ResidentBytes, then.ProportionalBytes, then.SwapBytes);
         }
 
-        return new MemoryReport(categories)
-        {
-            Pid = fresh.Pid,
-            App = fresh.App,
-            IsJvm = fresh.IsJvm,
-            Threads = fresh.Threads,
-            ThreadStacks = fresh.ThreadStacks,
-            LibcArenas = fresh.LibcArenas,
-            LibcArenaHeaps = fresh.LibcArenaHeaps,
-            MallocMmapChunks = fresh.MallocMmapChunks,
-            Mappings = fresh.Mappings,
-            ResidentKnown = resident.ResidentKnown,
-            Source = fresh.Source,
-            // Resident per arena and per thread group are only known from the last smaps read, and so are malloc's
-            // figures (read only with the resident ones, for what they cost).
-            Arenas = resident.ResidentKnown ? resident.Arenas : fresh.Arenas,
-            Malloc = resident.ResidentKnown ? resident.Malloc : fresh.Malloc,
-            ThreadGroups = resident.ResidentKnown ? resident.ThreadGroups : fresh.ThreadGroups,
-            Methods = fresh.Methods,
-            Fallbacks = fresh.Fallbacks,
-            Jvm = fresh.Jvm,
-            Cgroup = fresh.Cgroup,
-        };
+        // Resident per arena and per thread group are only known from the last smaps read, and so are malloc's figures
+        // (read only with the resident ones, for what they cost).
+        return resident.ResidentKnown
+            ? fresh.WithResident(categories, resident.ResidentSource, resident.Arenas, resident.Malloc, resident.ThreadGroups)
+            : fresh.WithResident(categories, null, fresh.Arenas, fresh.Malloc, fresh.ThreadGroups);
     }
 }

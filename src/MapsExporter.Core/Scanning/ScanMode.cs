@@ -14,6 +14,9 @@ public enum ScanMode
 
     /// <summary>maps only: no resident figures (smaps switched off or unreadable).</summary>
     Maps,
+
+    /// <summary>maps for the layout, pagemap for the resident pages outside the Java heap, statm and status for the totals (the heap is the rest); Pss from the last smaps read.</summary>
+    Pagemap,
 }
 
 public static class ScanModes
@@ -25,9 +28,10 @@ public static class ScanModes
         ScanMode.Smaps => "smaps",
         ScanMode.Rollup => "rollup",
         ScanMode.MapsCached => "maps_cached",
+        ScanMode.Pagemap => "pagemap",
         _ => "maps",
     };
 }
 
-/// <summary>A process's resident totals (bytes): from smaps summed, or from smaps_rollup.</summary>
-public readonly record struct ResidentTotals(long ResidentBytes, long ProportionalBytes, long SwapBytes);
+/// <summary>A process's resident totals (bytes): from smaps summed, smaps_rollup, or statm and status (Pss then from the last smaps read, or unknown).</summary>
+public readonly record struct ResidentTotals(long ResidentBytes, long? ProportionalBytes, long SwapBytes);

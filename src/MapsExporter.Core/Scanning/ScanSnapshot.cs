@@ -19,6 +19,15 @@ public sealed record ProcessSample(MemoryReport Report, ulong StartTimeTicks, do
 
     /// <summary>When the resident figures were read (earlier than the scan between smaps-interval reads).</summary>
     public DateTimeOffset? ResidentReadAt { get; init; }
+
+    /// <summary>When the Pss figures were read, when older than <see cref="ResidentReadAt"/> (pagemap reads: the last smaps read).</summary>
+    public DateTimeOffset? ProportionalReadAt { get; init; }
+
+    /// <summary>Why smaps was read where pagemap was planned (<see cref="PagemapFallbacks"/>), or null.</summary>
+    public string? PagemapFallback { get; init; }
+
+    /// <summary>Bound on the error of statm's resident count (pagemap reads; carried by the heap's figure), or null.</summary>
+    public long? ResidentErrorBoundBytes { get; init; }
 }
 
 /// <summary>A process the scan could not read, and why; the message names paths and the PID, never arguments.</summary>

@@ -35,12 +35,16 @@ internal sealed class ScanOptions
     /// <summary>Processes whose Rss (statm) is above this many bytes are read through smaps_rollup + maps; 0: never.</summary>
     public long RollupAboveBytes { get; set; }
 
+    /// <summary>Where resident figures come from between smaps reads: auto (the cheaper per process, as measured), smaps, pagemap.</summary>
+    public string Resident { get; set; } = "auto";
+
     public TimeSpan IntervalValue => PrometheusDuration.TryParse(Interval, out TimeSpan d) ? d : TimeSpan.FromSeconds(15);
 
     public ScanCostOptions CostOptions => new()
     {
         SmapsInterval = PrometheusDuration.TryParse(SmapsInterval, out TimeSpan s) ? s : TimeSpan.Zero,
         RollupAboveBytes = RollupAboveBytes,
+        Resident = ResidentModes.Parse(Resident) ?? ResidentMode.Auto,
     };
 
     /// <summary>The section's flags: <c>--path.*</c> for the roots, <c>--scan.*</c> for the rest.</summary>
@@ -69,7 +73,10 @@ internal sealed class ScanOptions
         public static Flag RollupAboveBytes { get; } = Flag.For("--scan.rollup-above-bytes", Section, nameof(ScanOptions.RollupAboveBytes), Defaults.RollupAboveBytes,
             "read smaps_rollup (totals) + maps (layout) instead of smaps for processes whose Rss is above this many bytes; 0: never");
 
-        public static IReadOnlyList<Flag> All { get; } = [ProcFs, SysFs, CgroupFs, Interval, Smaps, SmapsInterval, RollupAboveBytes];
+        public static Flag Resident { get; } = Flag.For("--scan.resident", Section, nameof(ScanOptions.Resident), Defaults.Resident,
+            "where resident figures come from between smaps reads: pagemap (pages outside the Java heap, statm for the heap: no walk of the heap; JVMs whose heap is known exactly, smaps for the rest), smaps (the last smaps read's figures), auto (per process, pagemap while it measures cheaper than the process's smaps read)");
+
+        public static IReadOnlyList<Flag> All { get; } = [ProcFs, SysFs, CgroupFs, Interval, Smaps, SmapsInterval, RollupAboveBytes, Resident];
     }
 }
 
@@ -86,6 +93,11 @@ internal sealed class ScanOptionsValidator : IValidateOptions<ScanOptions>
         if (!PrometheusDuration.TryParse(options.SmapsInterval, out _))
         {
             failures.Add($"{ScanOptions.Flags.SmapsInterval.Describe()}: '{options.SmapsInterval}' is not a duration like 1m or 5m (0s: every scan)");
+        }
+
+        if (ResidentModes.Parse(options.Resident) is null)
+        {
+            failures.Add($"{ScanOptions.Flags.Resident.Describe()}: '{options.Resident}' is not auto, smaps or pagemap");
         }
 
         if (options.RollupAboveBytes < 0)

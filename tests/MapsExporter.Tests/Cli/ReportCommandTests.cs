@@ -13,6 +13,9 @@ public sealed class ReportCommandTests
 
     private static readonly string[] Measures = ["regions", "virtual_bytes", "resident_bytes", "proportional_bytes", "swap_bytes"];
 
+    // JSON says where each resident figure came from (smaps; pagemap, or statm minus pagemap for the heap).
+    private static readonly string[] JsonMeasures = ["regions", "virtual_bytes", "resident_bytes", "resident_source", "proportional_bytes", "swap_bytes"];
+
     internal static (int ExitCode, string Stdout, string Stderr) Run(params string[] args) =>
         ToolRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "mapsexporter.dll"), .. args]);
 
@@ -64,7 +67,8 @@ public sealed class ReportCommandTests
         long regions = 0, virtualBytes = 0, resident = 0;
         foreach (JsonProperty category in root.GetProperty("categories").EnumerateObject())
         {
-            Assert.Equal(Measures, category.Value.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(JsonMeasures, category.Value.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("smaps", category.Value.GetProperty("resident_source").GetString());
             regions += category.Value.GetProperty("regions").GetInt64();
             virtualBytes += category.Value.GetProperty("virtual_bytes").GetInt64();
             resident += category.Value.GetProperty("resident_bytes").GetInt64();

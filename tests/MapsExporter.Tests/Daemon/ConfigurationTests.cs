@@ -98,7 +98,7 @@ public sealed class ConfigurationTests
         Assert.All(DaemonHost.Flags.All, flag => Assert.Contains(prefixes, p => flag.Name.StartsWith(p, StringComparison.Ordinal)));
         Assert.Equal(
             ["--web.listen-address", "--web.config.file", "--path.procfs", "--path.sysfs", "--path.cgroupfs", "--scan.interval", "--scan.smaps", "--scan.smaps-interval",
-             "--scan.rollup-above-bytes", "--selection.include-app", "--selection.exclude-app", "--selection.include-native", "--log.level", "--log.format"],
+             "--scan.rollup-above-bytes", "--scan.resident", "--selection.include-app", "--selection.exclude-app", "--selection.include-native", "--log.level", "--log.format"],
             DaemonHost.Flags.All.Select(f => f.Name));
     }
 

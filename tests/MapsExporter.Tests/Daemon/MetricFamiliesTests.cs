@@ -97,6 +97,9 @@ public sealed class MetricFamiliesTests
             ReadDuration = TimeSpan.FromMilliseconds(7),
             Totals = new ResidentTotals(123456, 100000, 512),
             ResidentReadAt = DateTimeOffset.UnixEpoch.AddSeconds(1_700_000_100),
+            // A pagemap read's (with MapsCached: every per-process family has a series).
+            ProportionalReadAt = DateTimeOffset.UnixEpoch.AddSeconds(1_700_000_050),
+            ResidentErrorBoundBytes = 0,
         };
     }
 

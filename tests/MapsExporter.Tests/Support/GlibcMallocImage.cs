@@ -276,7 +276,7 @@ public sealed class FakeProcessMemory : IProcessMemory
     }
 
     /// <summary>Every page resident: the figures then follow from the layout alone.</summary>
-    public long? ResidentBytes(ulong startAddress, ulong endAddress) => (long)(endAddress - startAddress);
+    public long? ResidentBytes(ulong startAddress, ulong endAddress, bool anonymousPrivate) => (long)(endAddress - startAddress);
 
     private Span<byte> Span(ulong address, int length)
     {

@@ -1,4 +1,5 @@
 using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Proc;
 
 namespace MapsExporter.Core.Classifying.HotSpot;
 
@@ -15,7 +16,7 @@ internal static class CodeHeapSegmentMapLocator
     private const ulong PageSize = 4096;
     private const ulong SegmentSize = 128;
 
-    public static void Locate(MappingTable table, Classification result)
+    public static void Locate(MappingTable table, Classification result, IProcessMemory? memory = null)
     {
         Span<(ulong Reserved, ulong Committed)> heaps = stackalloc (ulong, ulong)[8];
         int count = CodeHeaps(table.Items, result, heaps);
@@ -23,7 +24,7 @@ internal static class CodeHeapSegmentMapLocator
         {
             ulong reserved = PageAlign(heaps[h].Reserved / SegmentSize);
             ulong committed = Math.Min(reserved, PageAlign(heaps[h].Committed / SegmentSize));
-            AssignSegmentMap(table, result, reserved, committed);
+            AssignSegmentMap(table, result, reserved, committed, memory);
         }
     }
 
@@ -53,7 +54,7 @@ internal static class CodeHeapSegmentMapLocator
         return count;
     }
 
-    private static void AssignSegmentMap(MappingTable table, Classification result, ulong reserved, ulong committed)
+    private static void AssignSegmentMap(MappingTable table, Classification result, ulong reserved, ulong committed, IProcessMemory? memory)
     {
         for (int i = 0; i < table.Count; i++)
         {
@@ -91,7 +92,7 @@ internal static class CodeHeapSegmentMapLocator
             int rw = i - 1;
             if (before.Size > committed)
             {
-                result.SplitAt(table, rw, m.Start - committed);
+                result.SplitAt(table, rw, m.Start - committed, memory);
                 rw++;
             }
 

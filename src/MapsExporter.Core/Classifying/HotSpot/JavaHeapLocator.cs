@@ -1,4 +1,5 @@
 using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Proc;
 
 namespace MapsExporter.Core.Classifying.HotSpot;
 
@@ -16,7 +17,7 @@ internal static class JavaHeapLocator
     private const ulong CompressedOopsLimit = 32UL * 1024 * 1024 * 1024;
     private const ulong MinimumHeapBytes = 2 * 1024 * 1024;
 
-    public static void Locate(MappingTable table, Classification result, HsPerfData? perfData = null)
+    public static void Locate(MappingTable table, Classification result, HsPerfData? perfData = null, IProcessMemory? memory = null)
     {
         ReadOnlySpan<Mapping> items = table.Items;
         if (LocateZgc(items, result))
@@ -25,7 +26,7 @@ internal static class JavaHeapLocator
         }
 
         // With the JVM's own heap size, the reservation is the run of exactly that size.
-        if (perfData?.HeapMaxBytes is { } heapBytes && LocateBySize(table, result, (ulong)heapBytes))
+        if (perfData?.HeapMaxBytes is { } heapBytes && LocateBySize(table, result, (ulong)heapBytes, memory))
         {
             result.Decided(RegionCategory.JavaHeap, DecisionMethod.HsPerfData);
             return;
@@ -75,7 +76,7 @@ internal static class JavaHeapLocator
     /// then split. Preferred: a range holding the archived heap region, then one below 32 GiB, then a boundary
     /// start over a split.
     /// </summary>
-    private static bool LocateBySize(MappingTable table, Classification result, ulong heapBytes)
+    private static bool LocateBySize(MappingTable table, Classification result, ulong heapBytes, IProcessMemory? memory)
     {
         const ulong HeapAlignment = 2 * 1024 * 1024;
         ReadOnlySpan<Mapping> items = table.Items;
@@ -136,7 +137,7 @@ internal static class JavaHeapLocator
         (int firstIndex, int lastIndex) = (best.First, best.Last);
         if (table[firstIndex].Start != best.Start)
         {
-            result.SplitAt(table, firstIndex, best.Start);
+            result.SplitAt(table, firstIndex, best.Start, memory);
             firstIndex++;
             lastIndex++;
         }

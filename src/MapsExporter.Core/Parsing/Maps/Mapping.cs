@@ -41,6 +41,9 @@ public readonly record struct Mapping(
 
     public bool IsPrivateReadWrite => (Permissions & ~Permissions.Execute) == (Permissions.Read | Permissions.Write);
 
+    /// <summary>Anonymous private memory (no inode, not a kernel mapping such as [vdso], not shared): where pagemap shows the zero pages as present.</summary>
+    public bool IsAnonymousPrivateMemory => Inode == 0 && Kind is not (MappingKind.Kernel or MappingKind.File) && (Permissions & Permissions.Shared) == 0;
+
     public bool IsNoAccess => (Permissions & (Permissions.Read | Permissions.Write | Permissions.Execute)) == 0;
 
     public bool HasFlag(VmFlags flag) => (Flags & flag) == flag;
