@@ -1,3 +1,4 @@
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Proc;
 
@@ -32,6 +33,9 @@ public sealed class Classification
     /// <summary>Malloc chunks glibc mmapped on their own, found from their headers.</summary>
     public int MallocMmapChunks { get; internal set; }
 
+    /// <summary>The process's malloc (<see cref="AllocatorDetector"/>).</summary>
+    public NativeAllocator Allocator { get; internal set; }
+
     /// <summary>Exact methods that could not be used for this process, and fell back to layout rules.</summary>
     public HashSet<DecisionMethod> Fallbacks { get; } = [];
 
@@ -58,6 +62,7 @@ public sealed class Classification
         Array.Fill(_categories, RegionCategory.Unknown, 0, count);
         Array.Clear(_assigned, 0, count);
         LibcArenas = LibcArenaHeaps = ThreadStacks = MallocMmapChunks = 0;
+        Allocator = NativeAllocator.Other;
         Arenas.Clear();
         ThreadGroups.Clear();
         Fallbacks.Clear();

@@ -38,6 +38,8 @@ public enum DecisionMethod
     StackPointer,
     /// <summary>The JVM's own sizes from hsperfdata.</summary>
     HsPerfData,
+    /// <summary>jemalloc's page map (its extents) and base blocks (its metadata) read from the process.</summary>
+    JemallocExtents,
 }
 
 public static class DecisionMethods
@@ -48,6 +50,7 @@ public static class DecisionMethods
         DecisionMethod.ChunkHeader => "chunk_header",
         DecisionMethod.StackPointer => "stack_pointer",
         DecisionMethod.HsPerfData => "hsperfdata",
+        DecisionMethod.JemallocExtents => "jemalloc_extents",
         _ => "layout",
     };
 }

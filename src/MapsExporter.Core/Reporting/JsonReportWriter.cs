@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Scanning;
 
 namespace MapsExporter.Core.Reporting;
@@ -19,6 +20,8 @@ public static class JsonReportWriter
         json.WriteNumber("thread_stacks", report.ThreadStacks);
         json.WriteNumber("libc_arenas", report.LibcArenas);
         json.WriteNumber("libc_arena_heaps", report.LibcArenaHeaps);
+        // The allocator (issue 14): the malloc_state reader's "malloc" object is to carry it too.
+        json.WriteString("allocator", report.Allocator.Id());
         json.WriteStartObject("categories");
         foreach (RegionCategory category in RegionCategories.All)
         {

@@ -1,5 +1,6 @@
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Classifying.HotSpot;
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Parsing;
 
 namespace MapsExporter.Core.Reporting;
@@ -34,6 +35,9 @@ public sealed class MemoryReport
 
     /// <summary>Large allocations glibc mmapped on their own, found from their chunk headers.</summary>
     public int MallocMmapChunks { get; init; }
+
+    /// <summary>The process's malloc: glibc, jemalloc, tcmalloc, mimalloc, musl or other.</summary>
+    public NativeAllocator Allocator { get; init; } = NativeAllocator.Other;
 
     /// <summary>Number of VMAs, to watch against vm.max_map_count.</summary>
     public int Mappings { get; init; }

@@ -41,6 +41,7 @@ public static class ReportBuilder
             LibcArenas = classification.LibcArenas,
             LibcArenaHeaps = classification.LibcArenaHeaps,
             MallocMmapChunks = classification.MallocMmapChunks,
+            Allocator = classification.Allocator,
             Mappings = table.VmaCount,
             ResidentKnown = resident,
             Source = source,
