@@ -23,6 +23,9 @@ public sealed class ExactSources
 
     /// <summary>What earlier inspections of the same process found behind leftover VMAs; null searches them all.</summary>
     public ChunkProbes? ChunkProbes { get; init; }
+
+    /// <summary>Where earlier inspections of the same process found jemalloc's page map; null finds it each time.</summary>
+    public JemallocRootCache? JemallocRoot { get; init; }
 }
 
 /// <summary>How a category's regions were decided, for the report; the ids are label values.</summary>

@@ -138,6 +138,7 @@ public sealed class ProcessInspector : IDisposable
                 PerfData = perfData,
                 IsJvm = isJvm,
                 ChunkProbes = state.ChunkProbes,
+                JemallocRoot = state.JemallocRoot,
             };
             RegionClassifier.Classify(_table, _classification, sources);
             memoryReads = memory?.Reads ?? 0;

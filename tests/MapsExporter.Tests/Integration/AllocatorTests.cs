@@ -59,6 +59,16 @@ public sealed class AllocatorTests(ITestOutputHelper output)
         JemallocStats stats = JemallocStats.Read(program.Pid, program.StderrPath);
         Assert.InRange(report[RegionCategory.NativeAllocator].ResidentBytes!.Value, stats.Allocated, stats.Resident);
         Assert.True(report[RegionCategory.Unknown].ResidentBytes < report.Total.ResidentBytes / 100, "unknown under 1% of Rss");
+
+        // A scan's later inspections start from the root found before (the process's state keeps it) and find the same.
+        using var files = new ProcessFiles(new ProcFs());
+        using var inspector = new ProcessInspector(files);
+        var state = new ProcessState(program.Pid, files.ReadStat(program.Pid).StartTicks);
+        MemoryReport first = inspector.Inspect(program.Pid, state: state).Report;
+        Assert.NotNull(state.JemallocRoot.Address);
+        MemoryReport again = inspector.Inspect(program.Pid, state: state).Report;
+        Assert.Equal(first[RegionCategory.NativeAllocator], again[RegionCategory.NativeAllocator]);
+        Assert.Equal(report[RegionCategory.NativeAllocator].VirtualBytes, again[RegionCategory.NativeAllocator].VirtualBytes);
     }
 
     [Theory]

@@ -29,33 +29,55 @@ public static class JemallocExtentLocator
     private const ulong BaseBlockAlignment = 2UL * 1024 * 1024;
     private const ulong MaxDataBytes = 8UL * 1024 * 1024;
     private const int LeafChunk = 4096;
+    private const int MaxMappingsChecked = 16;
 
-    /// <summary>Assigns <see cref="RegionCategory.NativeAllocator"/> to what jemalloc's page map and base blocks cover; false when jemalloc's page map was not found.</summary>
-    public static bool Locate(MappingTable table, Classification result, IProcessMemory memory)
+    /// <summary>
+    /// Assigns <see cref="RegionCategory.NativeAllocator"/> to what jemalloc's page map and base blocks cover; false when
+    /// jemalloc's page map was not found. <paramref name="cache"/> keeps where the root was (libjemalloc's .bss does not
+    /// move): while it still checks out, only the root's slots needed are read, not the whole 2 MiB.
+    /// </summary>
+    public static bool Locate(MappingTable table, Classification result, IProcessMemory memory, JemallocRootCache? cache = null)
     {
-        if (FindLibraryData(table) is not { } data || (ulong)(data.End - data.Start) > MaxDataBytes)
+        if (FindLibraryData(table) is not { } data || data.End - data.Start > MaxDataBytes || data.End - data.Start < RootSlots * 8UL)
         {
             return false;
         }
 
-        byte[] bytes = ArrayPool<byte>.Shared.Rent((int)(data.End - data.Start));
-        try
+        var slots = new Dictionary<ulong, ulong>();
+        if (cache?.Address is not { } root || root < data.Start || root + (RootSlots * 8UL) > data.End
+            || CheckRoot(table, result, memory, slot => ReadSlot(memory, root, slot, slots)) != true)
         {
-            Span<byte> region = bytes.AsSpan(0, (int)(data.End - data.Start));
-            if (!memory.TryRead(data.Start, region) || FindRoot(table, result, memory, region, data.Start) is not { } root)
+            slots.Clear();
+            if (FindRoot(table, result, memory, data.Start, data.End) is not { } found)
             {
                 return false;
             }
 
-            List<(ulong Start, ulong End)> covered = Extents(table, result, memory, region[(int)(root - data.Start)..][..(RootSlots * 8)]);
-            covered.AddRange(BaseBlocks(table, result, memory, covered));
-            Assign(table, result, memory, Merge(covered));
-            return true;
+            root = found;
         }
-        finally
+
+        if (cache is not null)
         {
-            ArrayPool<byte>.Shared.Return(bytes);
+            cache.Address = root;
         }
+
+        List<(ulong Start, ulong End)> covered = Extents(table, result, memory, slot => ReadSlot(memory, root, slot, slots));
+        covered.AddRange(BaseBlocks(table, result, memory, covered));
+        Assign(table, result, memory, Merge(covered));
+        return true;
+    }
+
+    /// <summary>The root's slot for one GiB (the leaf's address, or 0), read once per inspection.</summary>
+    private static ulong ReadSlot(IProcessMemory memory, ulong root, ulong slot, Dictionary<ulong, ulong> slots)
+    {
+        if (!slots.TryGetValue(slot, out ulong leaf))
+        {
+            Span<byte> word = stackalloc byte[8];
+            leaf = slot < RootSlots && memory.TryRead(root + (slot * 8), word) ? BinaryPrimitives.ReadUInt64LittleEndian(word) : 0;
+            slots[slot] = leaf;
+        }
+
+        return leaf;
     }
 
     /// <summary>libjemalloc's writable file mapping and the .bss right after it (where the root is).</summary>
@@ -90,10 +112,71 @@ public static class JemallocExtentLocator
         return i >= 0 && AnonymousRun.IsAnonymousPrivate(items[i]) && items[i].IsPrivateReadWrite;
     }
 
-    private static ulong? FindRoot(MappingTable table, Classification result, IProcessMemory memory, ReadOnlySpan<byte> region, ulong regionStart)
+    /// <summary>
+    /// The root among libjemalloc's writable data: each word pointing into anonymous memory may be the slot of a GiB that
+    /// holds leftover anonymous mappings; the root it implies is taken when that GiB's leaf names edata for them.
+    /// </summary>
+    private static ulong? FindRoot(MappingTable table, Classification result, IProcessMemory memory, ulong start, ulong end)
     {
         ReadOnlySpan<Mapping> items = table.Items;
-        // The largest candidates first: jemalloc's extents are most of a process's leftover anonymous memory.
+        byte[] bytes = ArrayPool<byte>.Shared.Rent((int)(end - start));
+        try
+        {
+            Span<byte> region = bytes.AsSpan(0, (int)(end - start));
+            if (!memory.TryRead(start, region))
+            {
+                return null;
+            }
+
+            var gibs = new SortedSet<ulong>();
+            for (int i = 0; i < items.Length; i++)
+            {
+                if (IsCandidate(items[i], result, i))
+                {
+                    gibs.Add(items[i].Start >> LgLeafSpan);
+                }
+            }
+
+            var tried = new HashSet<ulong>();
+            for (int at = 0; at + 8 <= region.Length; at += 8)
+            {
+                ulong leaf = BinaryPrimitives.ReadUInt64LittleEndian(region[at..]);
+                if (leaf == 0 || leaf % 8 != 0 || !InAnonymousMemory(items, leaf))
+                {
+                    continue;
+                }
+
+                foreach (ulong gib in gibs)
+                {
+                    ulong root = start + (ulong)at - (gib * 8);
+                    if (gib * 8 <= (ulong)at && root + (RootSlots * 8UL) <= end && tried.Add(root)
+                        && CheckRoot(table, result, memory, slot => slot == gib ? leaf : ReadWord(bytes, end - start, root + (slot * 8) - start)) == true)
+                    {
+                        return root;
+                    }
+                }
+            }
+
+            return null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    /// <summary>The word at <paramref name="offset"/> of the data read, or 0 past its <paramref name="length"/>.</summary>
+    private static ulong ReadWord(byte[] data, ulong length, ulong offset) =>
+        offset + 8 <= length ? BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan((int)offset)) : 0;
+
+    /// <summary>
+    /// Whether <paramref name="slotOf"/> is jemalloc's root: true when a leftover anonymous mapping's leaf names edata, all
+    /// in anonymous memory; false when a leaf has a word that cannot be jemalloc's; null when no mapping had a word.
+    /// The largest mappings are tried first, at most a few.
+    /// </summary>
+    private static bool? CheckRoot(MappingTable table, Classification result, IProcessMemory memory, Func<ulong, ulong> slotOf)
+    {
+        ReadOnlySpan<Mapping> items = table.Items;
         var candidates = new List<(ulong Size, int Index)>();
         for (int i = 0; i < items.Length; i++)
         {
@@ -104,41 +187,43 @@ public static class JemallocExtentLocator
         }
 
         candidates.Sort((a, b) => b.CompareTo(a));
-        if (region.Length < RootSlots * 8)
+        int tried = 0;
+        foreach ((_, int c) in candidates)
         {
-            return null;
-        }
-
-        ulong regionEnd = regionStart + (ulong)region.Length;
-        foreach ((_, int c) in candidates.Take(8))
-        {
-            ulong slot = items[c].Start >> LgLeafSpan;
-            for (int at = 0; at + 8 <= region.Length; at += 8)
+            ulong leaf = slotOf(items[c].Start >> LgLeafSpan);
+            if (leaf == 0 || !InAnonymousMemory(items, leaf))
             {
-                ulong leaf = BinaryPrimitives.ReadUInt64LittleEndian(region[at..]);
-                ulong root = regionStart + (ulong)at - (slot * 8);
-                if (leaf == 0 || leaf % 8 != 0 || root < regionStart || root > regionEnd - (RootSlots * 8UL)
-                    || !InAnonymousMemory(items, leaf) || !LeafNamesEdata(items, memory, leaf, items[c]))
-                {
-                    continue;
-                }
+                continue;
+            }
 
-                return root;
+            if (LeafNamesEdata(items, memory, leaf, items[c]) is { } verdict)
+            {
+                return verdict;
+            }
+
+            if (++tried == MaxMappingsChecked)
+            {
+                break;
             }
         }
 
         return null;
     }
 
-    /// <summary>The leaf's words for the mapping's first pages name at least one edata, and every one lies in anonymous memory.</summary>
-    private static bool LeafNamesEdata(ReadOnlySpan<Mapping> items, IProcessMemory memory, ulong leaf, in Mapping m)
+    /// <summary>
+    /// The leaf's words for the mapping's first pages: null when none names an edata, false when one names something
+    /// that cannot be one. The first edata named is read: its extent (<c>e_addr</c> at +8, <c>e_size_esn</c> at +16,
+    /// the size in its page bits) must hold the page whose word named it, which a leaf of another GiB (a root guessed
+    /// off by whole slots) does not.
+    /// </summary>
+    private static bool? LeafNamesEdata(ReadOnlySpan<Mapping> items, IProcessMemory memory, ulong leaf, in Mapping m)
     {
         ulong end = Math.Min(m.End, Math.Min(m.Start + (512 * Page), ((m.Start >> LgLeafSpan) + 1) << LgLeafSpan));
         Span<byte> words = stackalloc byte[512 * 8];
         words = words[..(int)((end - m.Start) / Page * 8)];
         if (!memory.TryRead(leaf + (LeafIndex(m.Start) * 8), words))
         {
-            return false;
+            return null;
         }
 
         bool any = false;
@@ -152,7 +237,7 @@ public static class JemallocExtentLocator
             }
 
             // The size class index is 8 bits wide in the top 16; an edata lives in jemalloc's base blocks.
-            if (word >> 56 != 0 || !InAnonymousMemory(items, edata))
+            if (word >> 56 != 0 || !InAnonymousMemory(items, edata) || (!any && !EdataHolds(memory, edata, m.Start + ((ulong)i / 8 * Page))))
             {
                 return false;
             }
@@ -160,13 +245,27 @@ public static class JemallocExtentLocator
             any = true;
         }
 
-        return any;
+        return any ? true : null;
+    }
+
+    private static bool EdataHolds(IProcessMemory memory, ulong edata, ulong page)
+    {
+        Span<byte> fields = stackalloc byte[24];
+        if (!memory.TryRead(edata, fields))
+        {
+            return false;
+        }
+
+        // A large extent's e_addr is offset inside its first page (opt.cache_oblivious): its page is the extent's start.
+        ulong address = BinaryPrimitives.ReadUInt64LittleEndian(fields[8..]) & ~(Page - 1);
+        ulong size = BinaryPrimitives.ReadUInt64LittleEndian(fields[16..]) & ~(Page - 1);
+        return address <= page && page - address < size;
     }
 
     private static ulong LeafIndex(ulong address) => (address >> LgPage) & (RootSlots - 1);
 
     /// <summary>Each extent from the first to the last page whose word names its edata, over every candidate mapping.</summary>
-    private static List<(ulong Start, ulong End)> Extents(MappingTable table, Classification result, IProcessMemory memory, ReadOnlySpan<byte> root)
+    private static List<(ulong Start, ulong End)> Extents(MappingTable table, Classification result, IProcessMemory memory, Func<ulong, ulong> slotOf)
     {
         ReadOnlySpan<Mapping> items = table.Items;
         var extents = new Dictionary<ulong, (ulong First, ulong Last)>();
@@ -184,7 +283,7 @@ public static class JemallocExtentLocator
                 {
                     ulong spanEnd = ((page >> LgLeafSpan) + 1) << LgLeafSpan;
                     ulong end = Math.Min(items[i].End, Math.Min(spanEnd, page + (LeafChunk * Page)));
-                    ulong leaf = BinaryPrimitives.ReadUInt64LittleEndian(root[(int)((page >> LgLeafSpan) * 8)..]);
+                    ulong leaf = slotOf(page >> LgLeafSpan);
                     Span<byte> chunk = words.AsSpan(0, (int)((end - page) / Page * 8));
                     if (leaf != 0 && memory.TryRead(leaf + (LeafIndex(page) * 8), chunk))
                     {
