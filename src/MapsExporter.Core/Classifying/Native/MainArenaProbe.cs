@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Proc;
@@ -45,15 +46,23 @@ public static class MainArenaProbe
             // The .data mapping and the .bss right after it: main_arena may straddle their boundary.
             ulong end = i + 1 < items.Length && items[i + 1].Start == m.End && AnonymousRun.IsAnonymousPrivate(items[i + 1])
                 ? Math.Min(items[i + 1].End, m.End + 4096) : m.End;
-            byte[] data = new byte[end - m.Start];
-            if (!memory.TryRead(m.Start, data))
+            byte[] data = ArrayPool<byte>.Shared.Rent((int)(end - m.Start));
+            try
             {
-                return null;
-            }
+                Span<byte> span = data.AsSpan(0, (int)(end - m.Start));
+                if (!memory.TryRead(m.Start, span))
+                {
+                    return null;
+                }
 
-            if (Find(data, m.Start) is { } found)
+                if (Find(span, m.Start) is { } found)
+                {
+                    return found;
+                }
+            }
+            finally
             {
-                return found;
+                ArrayPool<byte>.Shared.Return(data);
             }
         }
 
