@@ -99,6 +99,7 @@ public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvide
             LibcArenas = fresh.LibcArenas,
             LibcArenaHeaps = fresh.LibcArenaHeaps,
             MallocMmapChunks = fresh.MallocMmapChunks,
+            Allocator = fresh.Allocator,
             Mappings = fresh.Mappings,
             ResidentKnown = resident.ResidentKnown,
             Source = fresh.Source,

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Parsing;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Scanning;
@@ -49,6 +50,7 @@ public sealed class CostControlTests : IDisposable
             Assert.True(sample.Report.ResidentKnown);
             Assert.Equal(first.Totals, sample.Totals);
             Assert.Equal(first.ResidentReadAt, sample.ResidentReadAt);
+            Assert.Equal(NativeAllocator.Glibc, sample.Report.Allocator);
             for (int c = 0; c < RegionCategories.Count; c++)
             {
                 Assert.Equal(first.Report.Categories[c].ResidentBytes, sample.Report.Categories[c].ResidentBytes);
