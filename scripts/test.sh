@@ -16,6 +16,11 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need+=(clang)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)
+# Other mallocs: AllocatorTests builds tests/workloads/allocators.c against each, and preloads jemalloc into JVMs
+dpkg -s libjemalloc-dev >/dev/null 2>&1 || need+=(libjemalloc-dev)
+dpkg -s libgoogle-perftools-dev >/dev/null 2>&1 || need+=(libgoogle-perftools-dev)
+dpkg -s libmimalloc-dev >/dev/null 2>&1 || need+=(libmimalloc-dev)
+command -v musl-gcc >/dev/null 2>&1 || need+=(musl-tools)
 [ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/javac ] || need+=(openjdk-17-jdk-headless)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing test dependencies: ${need[*]}"

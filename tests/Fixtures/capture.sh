@@ -50,6 +50,16 @@ FIXTURES=(
   "jdk25-g1-t200-native-churn|jdk25|-|-XX:+UseG1GC|200 --native-churn"
   "native-arenas-7|native|-|-|7"
   "native-arenas-3-max2|native|MALLOC_ARENA_MAX=2|-|3"
+  # Each malloc named (tests/Fixtures/allocators/): tests/workloads/allocators.c built against it (the flags column is
+  # the build variant), and a JVM with jemalloc preloaded; jemalloc's own figures in jemalloc_stats.txt.
+  "alloc-glibc|alloc|-|glibc|20000"
+  "alloc-jemalloc|alloc|-|jemalloc|20000"
+  "alloc-jemalloc-static|alloc|-|jemalloc-static|20000"
+  "alloc-tcmalloc|alloc|-|tcmalloc|20000"
+  "alloc-mimalloc|alloc|-|mimalloc|20000"
+  "alloc-musl|alloc|-|musl|20000"
+  "alloc-musl-static|alloc|-|musl-static|20000"
+  "alloc-jdk17-g1-xmx256m-jemalloc|jdk17|LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2|-XX:+UseG1GC -Xmx256m|20 --native-churn --direct-buffers=8"
 )
 
 log() { printf '[capture] %s\n' "$*" >&2; }
@@ -64,6 +74,25 @@ build() {
   gcc -O2 -pthread -Wall -o "$BUILD/arenas" "$WORKLOADS/arenas.c"
   "$JDK17/bin/javac" -d "$BUILD/classes17" "$WORKLOADS/Workload.java"
   "$JDK25/bin/javac" -d "$BUILD/classes25" "$WORKLOADS/Workload.java"
+  local src=$WORKLOADS/allocators.c lib=/usr/lib/x86_64-linux-gnu
+  gcc -O2 -pthread -o "$BUILD/alloc-glibc" "$src"
+  gcc -O2 -pthread -o "$BUILD/alloc-jemalloc" "$src" -ljemalloc
+  gcc -O2 -pthread -o "$BUILD/alloc-jemalloc-static" "$src" "$lib/libjemalloc_pic.a" -lm -lstdc++ -ldl
+  gcc -O2 -pthread -o "$BUILD/alloc-tcmalloc" "$src" -ltcmalloc_minimal
+  gcc -O2 -pthread -o "$BUILD/alloc-mimalloc" "$src" -lmimalloc
+  musl-gcc -O2 -o "$BUILD/alloc-musl" "$src"
+  musl-gcc -O2 -static -o "$BUILD/alloc-musl-static" "$src"
+}
+
+# jemalloc_stats PID STDERR OUT: jemalloc's malloc_stats_print() (general figures), called through gdb
+jemalloc_stats() {
+  local pid=$1 stderr=$2 out=$3 before
+  before=$(stat -c %s "$stderr")
+  timeout 60 gdb -p "$pid" -batch -nx \
+      -ex 'handle SIGSEGV nostop noprint pass' -ex 'handle SIGBUS nostop noprint pass' \
+      -ex 'call (void)malloc_stats_print(0, 0, "gmdablxe")' > /dev/null 2>&1 || log "jemalloc_stats: gdb exited with $?"
+  sleep 0.2
+  tail -c +"$((before + 1))" "$stderr" > "$out"
 }
 
 glibc_version() { ldd --version 2>&1 | head -n1; }
@@ -140,6 +169,7 @@ capture_jvm() {
   if [ "$kind" = jdk25 ]; then
     "$jdk/bin/jcmd" "$pid" System.map > "$work/system_map.txt"
   fi
+  case $envs in *libjemalloc*) jemalloc_stats "$pid" "$work/.stderr" "$work/jemalloc_stats.txt" ;; esac
   local before
   before=$(stat -c %s "$work/.stderr")
   timeout 60 gdb -p "$pid" -batch -nx \
@@ -172,16 +202,39 @@ capture_native() {
   wait "$pid" || log "$name: arenas exited with $?"
 }
 
+capture_alloc() {
+  local name=$1 variant=$2 args=$3 work=$4
+  local cmd="$BUILD/alloc-$variant $args"
+  local fifo=$work/.stdin
+  mkfifo "$fifo"
+  # shellcheck disable=SC2086
+  $cmd < "$fifo" > "$work/.stdout" 2> "$work/.stderr" &
+  local pid=$!
+  exec 3> "$fifo"
+  wait_for "$work/.stdout" '^READY' "$pid" || { exec 3>&-; kill_proc "$pid"; return 1; }
+  sleep "$SETTLE"
+  snapshot "$pid" "$work"
+  case $variant in jemalloc) jemalloc_stats "$pid" "$work/.stderr" "$work/jemalloc_stats.txt" ;; esac
+  write_command "$work" "" "$cmd" "" "$pid"
+  exec 3>&-
+  wait "$pid" || log "$name: exited with $?"
+}
+
 check_fixture() {
   local dir=$1 name=$2 m s
   m=$(wc -l < "$dir/maps")
   s=$(grep -c '^VmFlags:' "$dir/smaps")
   [ -s "$dir/maps" ] && [ -s "$dir/smaps" ] || { log "$name: empty maps/smaps"; return 1; }
-  grep -q '^Arena 0:' "$dir/malloc_stats.txt" || { log "$name: no 'Arena 0:' in malloc_stats.txt"; return 1; }
+  if [ -e "$dir/malloc_stats.txt" ]; then
+    grep -q '^Arena 0:' "$dir/malloc_stats.txt" || { log "$name: no 'Arena 0:' in malloc_stats.txt"; return 1; }
+  fi
+  if [ -e "$dir/jemalloc_stats.txt" ]; then
+    grep -q '^Allocated: ' "$dir/jemalloc_stats.txt" || { log "$name: no 'Allocated:' in jemalloc_stats.txt"; return 1; }
+  fi
   if [ -e "$dir/nmt.txt" ]; then
     grep -q 'Java Heap' "$dir/nmt.txt" || { log "$name: nmt.txt has no Java Heap"; return 1; }
   fi
-  log "$name: maps=$m smaps=$s threads=$(cat "$dir/threads") arenas=$(grep -c '^Arena ' "$dir/malloc_stats.txt")"
+  log "$name: maps=$m smaps=$s threads=$(cat "$dir/threads") arenas=$(grep -c '^Arena ' "$dir/malloc_stats.txt" 2>/dev/null || echo -)"
 }
 
 capture_one() {
@@ -190,12 +243,15 @@ capture_one() {
   [ "$envs" = - ] && envs=""
   [ "$flags" = - ] && flags=""
   local dest=$HERE/$name
+  case $name in alloc-*) mkdir -p "$HERE/allocators"; dest=$HERE/allocators/$name ;; esac
   local work
   work=$(mktemp -d "$HERE/.capture-$name.XXXXXX")
   log "capturing $name"
   local ok=0
   if [ "$kind" = native ]; then
     capture_native "$name" "$envs" "$args" "$work" || ok=1
+  elif [ "$kind" = alloc ]; then
+    capture_alloc "$name" "$flags" "$args" "$work" || ok=1
   else
     capture_jvm "$name" "$kind" "$envs" "$flags" "$args" "$work" || ok=1
   fi

@@ -35,6 +35,8 @@ public sealed class Classification
 
     /// <summary>The malloc bookkeeping over all arenas, when the process's memory could be read.</summary>
     public MallocSummary? Malloc { get; internal set; }
+    /// <summary>The process's malloc (<see cref="AllocatorDetector"/>).</summary>
+    public NativeAllocator Allocator { get; internal set; }
 
     /// <summary>Exact methods that could not be used for this process, and fell back to layout rules.</summary>
     public HashSet<DecisionMethod> Fallbacks { get; } = [];
@@ -62,6 +64,7 @@ public sealed class Classification
         Array.Fill(_categories, RegionCategory.Unknown, 0, count);
         Array.Clear(_assigned, 0, count);
         LibcArenas = LibcArenaHeaps = ThreadStacks = MallocMmapChunks = 0;
+        Allocator = NativeAllocator.Other;
         Arenas.Clear();
         Malloc = null;
         ThreadGroups.Clear();

@@ -26,6 +26,9 @@ public sealed class ExactSources
 
     /// <summary>What earlier inspections of the same process found behind leftover VMAs; null searches them all.</summary>
     public ChunkProbes? ChunkProbes { get; init; }
+
+    /// <summary>Where earlier inspections of the same process found jemalloc's page map; null finds it each time.</summary>
+    public JemallocRootCache? JemallocRoot { get; init; }
 }
 
 /// <summary>How a category's regions were decided, for the report; the ids are label values.</summary>
@@ -43,6 +46,8 @@ public enum DecisionMethod
     HsPerfData,
     /// <summary>glibc's malloc_state and free lists read from the process (an arena's free and in-use bytes).</summary>
     MallocState,
+    /// <summary>jemalloc's page map (its extents) and base blocks (its metadata) read from the process.</summary>
+    JemallocExtents,
 }
 
 public static class DecisionMethods
@@ -54,6 +59,7 @@ public static class DecisionMethods
         DecisionMethod.StackPointer => "stack_pointer",
         DecisionMethod.HsPerfData => "hsperfdata",
         DecisionMethod.MallocState => "malloc_state",
+        DecisionMethod.JemallocExtents => "jemalloc_extents",
         _ => "layout",
     };
 }

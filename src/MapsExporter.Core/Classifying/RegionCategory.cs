@@ -17,6 +17,8 @@ public enum RegionCategory
     MallocMmap,
     /// <summary>The collector's own tables beside the heap (G1's mark bitmaps, block offset, card tables).</summary>
     Gc,
+    /// <summary>Anonymous memory a malloc other than glibc's holds, found from its own bookkeeping (jemalloc's extents and metadata).</summary>
+    NativeAllocator,
     Unknown,
 }
 
@@ -27,7 +29,7 @@ public static class RegionCategories
     private static readonly string[] Ids =
     [
         "java_heap", "code_cache", "metaspace", "cds_archive", "thread_stack", "main_arena",
-        "libc_arena", "shared_library", "mapped_file", "kernel", "malloc_mmap", "gc", "unknown",
+        "libc_arena", "shared_library", "mapped_file", "kernel", "malloc_mmap", "gc", "native_allocator", "unknown",
     ];
 
     public static IReadOnlyList<RegionCategory> All { get; } = Enum.GetValues<RegionCategory>();

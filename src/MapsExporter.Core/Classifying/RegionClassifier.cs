@@ -1,6 +1,7 @@
 using MapsExporter.Core.Classifying.HotSpot;
 using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Parsing.Maps;
+using MapsExporter.Core.Proc;
 
 namespace MapsExporter.Core.Classifying;
 
@@ -20,6 +21,8 @@ public static class RegionClassifier
         ThreadStackLocator.Locate(table, result, exact?.Threads);
         // Before HotSpot's reservations: a chunk merged with one of them is split off first.
         MallocChunkDetector.Detect(table, result, exact?.Memory);
+        // Before HotSpot's reservations too: jemalloc's own map is exact, and its mappings merge with the JVM's.
+        NameAllocator(table, result, exact);
         // HotSpot's reservations only in a HotSpot process: another runtime's big anonymous reservation (a .NET
         // GC heap, a Go arena) has the Java heap's shape and would be reported as one.
         if (exact?.IsJvm ?? JvmDetector.MapsLibJvm(table))
@@ -44,6 +47,33 @@ public static class RegionClassifier
         else if (exact.IsJvm && exact.PerfData is null)
         {
             result.Fallbacks.Add(DecisionMethod.HsPerfData);
+        }
+    }
+
+    /// <summary>
+    /// Names the process's malloc. A named malloc other than glibc's owns the brk heap (<c>[heap]</c>: tcmalloc and musl
+    /// grow it, glibc's main arena is unused), and for jemalloc what its own bookkeeping covers becomes native_allocator.
+    /// </summary>
+    private static void NameAllocator(MappingTable table, Classification result, ExactSources? exact)
+    {
+        IProcessMemory? memory = exact?.Memory;
+        result.Allocator = AllocatorDetector.Detect(table, MainArenaProbe.IsInitialised(table, result, memory));
+        if (result.Allocator is NativeAllocator.Glibc or NativeAllocator.Other)
+        {
+            return;
+        }
+
+        for (int i = 0; i < table.Count; i++)
+        {
+            if (result[i] == RegionCategory.MainArena)
+            {
+                result.Assign(i, RegionCategory.NativeAllocator);
+            }
+        }
+
+        if (result.Allocator == NativeAllocator.Jemalloc && memory is not null && JemallocExtentLocator.Locate(table, result, memory, exact?.JemallocRoot))
+        {
+            result.Decided(RegionCategory.NativeAllocator, DecisionMethod.JemallocExtents);
         }
     }
 }

@@ -20,6 +20,8 @@ public static class JsonReportWriter
         json.WriteNumber("thread_stacks", report.ThreadStacks);
         json.WriteNumber("libc_arenas", report.LibcArenas);
         json.WriteNumber("libc_arena_heaps", report.LibcArenaHeaps);
+        // Here too for reports without a "malloc" object (dumps, unreadable memory).
+        json.WriteString("allocator", report.Allocator.Id());
         json.WriteStartObject("categories");
         foreach (RegionCategory category in RegionCategories.All)
         {
@@ -82,7 +84,7 @@ public static class JsonReportWriter
         }
 
         json.WriteEndArray();
-        WriteMalloc(json, report.Malloc);
+        WriteMalloc(json, report.Malloc, report.Allocator);
         json.WriteStartObject("thread_groups");
         foreach (var (group, stacks) in report.ThreadGroups.OrderBy(g => g.Key, StringComparer.Ordinal))
         {
@@ -127,7 +129,7 @@ public static class JsonReportWriter
     }
 
     /// <summary><c>"malloc"</c>: the arenas' sums and mp_'s mmapped chunks; null when the process's memory was not read.</summary>
-    private static void WriteMalloc(Utf8JsonWriter json, MallocSummary? malloc)
+    private static void WriteMalloc(Utf8JsonWriter json, MallocSummary? malloc, NativeAllocator allocator)
     {
         if (malloc is null)
         {
@@ -136,7 +138,8 @@ public static class JsonReportWriter
         }
 
         json.WriteStartObject("malloc");
-        WriteNullable(json, "allocator", malloc.Allocator);
+        // AllocatorDetector's name (the one on process_info), not only what the arena reader could tell.
+        json.WriteString("allocator", allocator.Id());
         WriteNullable(json, "system_bytes", malloc.SystemBytes);
         WriteNullable(json, "in_use_bytes", malloc.InUseBytes);
         WriteNullable(json, "free_bytes", malloc.FreeBytes);

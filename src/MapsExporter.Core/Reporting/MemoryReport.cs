@@ -36,6 +36,9 @@ public sealed class MemoryReport
     /// <summary>Large allocations glibc mmapped on their own, found from their chunk headers.</summary>
     public int MallocMmapChunks { get; init; }
 
+    /// <summary>The process's malloc: glibc, jemalloc, tcmalloc, mimalloc, musl or other.</summary>
+    public NativeAllocator Allocator { get; init; } = NativeAllocator.Other;
+
     /// <summary>Number of VMAs, to watch against vm.max_map_count.</summary>
     public int Mappings { get; init; }
 
@@ -81,6 +84,7 @@ public sealed class MemoryReport
         LibcArenas = LibcArenas,
         LibcArenaHeaps = LibcArenaHeaps,
         MallocMmapChunks = MallocMmapChunks,
+        Allocator = Allocator,
         Mappings = Mappings,
         ResidentKnown = residentSource is not null,
         ResidentSource = residentSource,

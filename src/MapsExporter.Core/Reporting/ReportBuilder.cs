@@ -42,6 +42,7 @@ public static class ReportBuilder
             LibcArenas = classification.LibcArenas,
             LibcArenaHeaps = classification.LibcArenaHeaps,
             MallocMmapChunks = classification.MallocMmapChunks,
+            Allocator = classification.Allocator,
             Mappings = table.VmaCount,
             ResidentKnown = resident,
             ResidentSource = resident ? MemoryReport.SmapsSource : null,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Parsing;
 using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Scanning;
@@ -183,7 +184,7 @@ public static class TextReportWriter
             output.WriteLine($"Arenas from their heap headers: {report.LibcArenas} in {report.LibcArenaHeaps} heaps, largest rss {Size(report.Arenas.Max(a => a.ResidentBytes))}");
             if (report.Malloc is { } malloc)
             {
-                output.WriteLine($"  malloc ({malloc.Allocator ?? "?"}): system {Size(malloc.SystemBytes)}, in use {Size(malloc.InUseBytes)}, free {Size(malloc.FreeBytes)}, releasable {Size(malloc.ReleasableBytes)}; mmapped {Size(malloc.MmappedBytes)} in {malloc.MmappedChunks?.ToString(CultureInfo.InvariantCulture) ?? "?"} chunks");
+                output.WriteLine($"  malloc ({report.Allocator.Id()}): system {Size(malloc.SystemBytes)}, in use {Size(malloc.InUseBytes)}, free {Size(malloc.FreeBytes)}, releasable {Size(malloc.ReleasableBytes)}; mmapped {Size(malloc.MmappedBytes)} in {malloc.MmappedChunks?.ToString(CultureInfo.InvariantCulture) ?? "?"} chunks");
             }
 
             // Largest first: by what glibc holds for it when read, else by its resident bytes.

@@ -149,6 +149,7 @@ public sealed class ProcessInspector : IDisposable
                 ChunkProbes = state.ChunkProbes,
                 // glibc's bookkeeping is read with the resident figures: a maps_cached read publishes the last ones.
                 MallocLimits = mode == ScanMode.MapsCached ? MallocReadLimits.Off : MallocLimits,
+                JemallocRoot = state.JemallocRoot,
             };
             RegionClassifier.Classify(_table, _classification, sources);
             memoryReads = memory?.Reads ?? 0;

@@ -13,6 +13,7 @@ public sealed class ProcessState
     private readonly TimeProvider? _time;
     private ThreadStateCache? _threads;
     private ChunkProbes? _chunkProbes;
+    private JemallocRootCache? _jemallocRoot;
 
     /// <param name="pid">The process.</param>
     /// <param name="startTicks">Its start time (stat's starttime): with the PID, who it is.</param>
@@ -67,6 +68,9 @@ public sealed class ProcessState
 
     /// <summary>What earlier exact inspections found behind leftover VMAs (made on first use).</summary>
     public ChunkProbes ChunkProbes => _chunkProbes ??= new ChunkProbes(_time);
+
+    /// <summary>Where an earlier exact inspection found jemalloc's page map (made on first use).</summary>
+    public JemallocRootCache JemallocRoot => _jemallocRoot ??= new JemallocRootCache();
 }
 
 /// <summary>An expensive read's figures, kept for the scans that read only maps until the next one.</summary>

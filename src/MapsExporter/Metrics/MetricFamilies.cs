@@ -72,7 +72,7 @@ internal static class MetricFamilies
         PerProcess("mapsexporter_threads", "Number of threads of the process (entries of /proc/PID/task)", (p, s) => s.Set(p.Report.Threads ?? 0)),
         PerProcess("mapsexporter_mappings", "Number of memory mappings (VMAs) of the process, to compare with mapsexporter_max_mappings", (p, s) => s.Set(p.Report.Mappings)),
         PerProcess("mapsexporter_process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds", (p, s) => s.Set(p.StartTimeSeconds)),
-        PerProcess("mapsexporter_process_info", "Always 1: a reported process, with its Java version (none for a native process, unknown when no release file was found)", "jvm_version", (p, s) => s.Set(p.JvmVersion ?? "none", 1)),
+        new ProcessGauge("mapsexporter_process_info", "Always 1: a reported process, with its Java version (none for a native process, unknown when no release file was found) and its malloc (glibc, jemalloc, tcmalloc, mimalloc, musl, other: told from the libraries mapped and glibc's main arena)" + FromLastScan, ["jvm_version", "allocator"], (p, s) => s.Set(p.JvmVersion ?? "none", p.Report.Allocator.Id(), 1)),
         PerProcess("mapsexporter_process_scan_duration_seconds", "How long reading and classifying the process took in the last scan (smaps or smaps_rollup reads stall the process's memory-map changes meanwhile), in seconds", (p, s) => s.Set(p.ReadDuration.TotalSeconds)),
         PerProcess("mapsexporter_process_scan_mode", "Always 1: how the last scan read the process: smaps, rollup (maps + smaps_rollup, above --scan.rollup-above-bytes), maps_cached (maps; resident figures from the last smaps or rollup read, see mapsexporter_process_resident_timestamp_seconds), pagemap (maps + pagemap outside the Java heap + statm: Rss and swap fresh, Pss from the last smaps read), maps (no resident figures)", "mode", (p, s) => s.Set(p.Mode.Id(), 1)),
         PerProcess("mapsexporter_process_proportional_timestamp_seconds", "When the process's Pss figures were read, where older than its resident figures (pagemap scans: the last smaps read), since the Unix epoch, in seconds", (p, s) => s.SetIfKnown(p.ProportionalReadAt?.ToUnixTimeMilliseconds() / 1000.0)),
@@ -118,10 +118,10 @@ internal static class MetricFamilies
     ];
 
     private static ProcessGauge PerProcess(string name, string help, Action<ProcessSample, ProcessSeries> values) =>
-        new(name, help + FromLastScan, null, values);
+        new(name, help + FromLastScan, [], values);
 
     private static ProcessGauge PerProcess(string name, string help, string label, Action<ProcessSample, ProcessSeries> values) =>
-        new(name, help + FromLastScan, label, values);
+        new(name, help + FromLastScan, [label], values);
 
     /// <summary>A series per category of each process; <paramref name="residentOnly"/>: only when smaps (or its rollup) was read.</summary>
     private static ProcessGauge PerCategory(string name, string help, Func<CategoryTotals, long?> value, bool residentOnly) =>

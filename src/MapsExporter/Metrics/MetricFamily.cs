@@ -32,11 +32,11 @@ internal abstract class MetricFamily(string name, string help, IReadOnlyList<str
 internal sealed record ScanFigures(ScanSnapshot Snapshot, int HostCpus, SelfFigures Self);
 
 /// <summary>
-/// A gauge labelled <c>pid</c>, <c>app</c> and at most one more label. Its series are the ones the last scan set:
+/// A gauge labelled <c>pid</c>, <c>app</c> and at most two more labels. Its series are the ones the last scan set:
 /// <see cref="Finish"/> removes the rest, so no series of this kind outlives its process.
 /// </summary>
-internal sealed class ProcessGauge(string name, string help, string? label, Action<ProcessSample, ProcessSeries> values)
-    : MetricFamily(name, help, label is null ? ["pid", "app"] : ["pid", "app", label])
+internal sealed class ProcessGauge(string name, string help, string[] labels, Action<ProcessSample, ProcessSeries> values)
+    : MetricFamily(name, help, ["pid", "app", .. labels])
 {
     private ProcessSeries? _series;
 
@@ -65,6 +65,8 @@ internal sealed class ProcessSeries(LabelledSeries series)
     public void Set(double value) => series.Set(value, _pid, _app);
 
     public void Set(string label, double value) => series.Set(value, _pid, _app, label);
+
+    public void Set(string label, string other, double value) => series.Set(value, _pid, _app, label, other);
 
     public void SetIfKnown(double? value)
     {

@@ -22,7 +22,7 @@ internal static class LandingPage
     private static readonly string[] Colors =
     [
         "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
-        "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#17becf", "#bcbd22", "#7f7f7f",
+        "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#17becf", "#bcbd22", "#d37295", "#7f7f7f",
     ];
 
     private static readonly string Head = $$"""

@@ -9,7 +9,7 @@ namespace MapsExporter.Tests.Cli;
 public sealed class ReportCommandTests
 {
     private static readonly string[] CategoryIds =
-        ["java_heap", "code_cache", "metaspace", "cds_archive", "thread_stack", "main_arena", "libc_arena", "shared_library", "mapped_file", "kernel", "malloc_mmap", "gc", "unknown"];
+        ["java_heap", "code_cache", "metaspace", "cds_archive", "thread_stack", "main_arena", "libc_arena", "shared_library", "mapped_file", "kernel", "malloc_mmap", "gc", "native_allocator", "unknown"];
 
     private static readonly string[] Measures = ["regions", "virtual_bytes", "resident_bytes", "proportional_bytes", "swap_bytes"];
 
@@ -48,7 +48,7 @@ public sealed class ReportCommandTests
         using JsonDocument doc = JsonDocument.Parse(stdout);
         JsonElement root = doc.RootElement;
         Assert.Equal(
-            ["pid", "app", "threads", "thread_stacks", "libc_arenas", "libc_arena_heaps", "categories", "total", "arenas", "malloc", "thread_groups", "jvm", "methods", "fallbacks", "cgroup"],
+            ["pid", "app", "threads", "thread_stacks", "libc_arenas", "libc_arena_heaps", "allocator", "categories", "total", "arenas", "malloc", "thread_groups", "jvm", "methods", "fallbacks", "cgroup"],
             root.EnumerateObject().Select(p => p.Name));
         Assert.All(root.GetProperty("arenas").EnumerateArray(), a => Assert.Equal(
             ["address", "heaps", "virtual_bytes", "resident_bytes", "main", "system_bytes", "in_use_bytes", "free_bytes", "releasable_bytes"],
@@ -63,6 +63,7 @@ public sealed class ReportCommandTests
             root.GetProperty("cgroup").EnumerateObject().Select(p => p.Name));
         Assert.Equal(jvm.Pid, root.GetProperty("pid").GetInt32());
         Assert.Equal("Workload", root.GetProperty("app").GetString());
+        Assert.Equal("glibc", root.GetProperty("allocator").GetString());
         Assert.Equal(CategoryIds, root.GetProperty("categories").EnumerateObject().Select(p => p.Name));
         long regions = 0, virtualBytes = 0, resident = 0;
         foreach (JsonProperty category in root.GetProperty("categories").EnumerateObject())

@@ -103,6 +103,7 @@ public sealed class LiveDaemonTests(LiveDaemonFixture fixture)
             Sample info = scrape.Find("mapsexporter_process_info", $"pid={LiveDaemonFixture.PidOf(jvm)}").Single();
             Assert.Equal("Workload", info.Label("app"));
             Assert.Equal(expected, info.Label("jvm_version"));
+            Assert.Equal("glibc", info.Label("allocator"));
             Assert.StartsWith(jvm.Jdk == RepoPaths.Jdk17 ? "17." : "25.", expected, StringComparison.Ordinal);
         }
 

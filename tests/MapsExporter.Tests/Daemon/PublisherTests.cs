@@ -1,4 +1,5 @@
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Reporting;
 using MapsExporter.Core.Scanning;
@@ -47,6 +48,8 @@ public sealed class PublisherTests
         Assert.Equal(RegionCategories.Count, scrape.Find("mapsexporter_region_virtual_bytes", "pid=200").Count());
         Assert.Equal("none", scrape.Find("mapsexporter_process_info", "pid=200").Single().Label("jvm_version"));
         Assert.Equal("17.0.15", scrape.Find("mapsexporter_process_info", "pid=100").Single().Label("jvm_version"));
+        Assert.Equal("jemalloc", scrape.Find("mapsexporter_process_info", "pid=100").Single().Label("allocator"));
+        Assert.Equal("glibc", scrape.Find("mapsexporter_process_info", "pid=200").Single().Label("allocator"));
     }
 
     [Fact]
@@ -96,7 +99,7 @@ public sealed class PublisherTests
             totals[i] = resident ? new CategoryTotals(i + 1, 4096L * (i + 1), 4096L * i, 2048L * i, 0) : new CategoryTotals(i + 1, 4096L * (i + 1), null, null, null);
         }
 
-        var report = new MemoryReport(totals) { Pid = pid, App = app, Threads = 3, ThreadStacks = 2, LibcArenas = 1, Mappings = 66, ResidentKnown = resident, IsJvm = resident, Source = "test" };
+        var report = new MemoryReport(totals) { Pid = pid, App = app, Threads = 3, ThreadStacks = 2, LibcArenas = 1, Mappings = 66, ResidentKnown = resident, IsJvm = resident, Source = "test", Allocator = resident ? NativeAllocator.Jemalloc : NativeAllocator.Glibc };
         return new ProcessSample(report, 1000, 1_700_000_010, resident ? "17.0.15" : null);
     }
 

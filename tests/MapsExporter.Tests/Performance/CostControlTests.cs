@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using MapsExporter.Core.Cgroups;
 using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Classifying.Native;
 using MapsExporter.Core.Parsing;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Scanning;
@@ -52,6 +53,7 @@ public sealed class CostControlTests : IDisposable
             Assert.Equal(first.ResidentReadAt, sample.ResidentReadAt);
             // The fresh read's placement (this tree has no cgroup file: nothing to place), not dropped with the merge.
             Assert.Same(CgroupPlacement.Unknown, sample.Report.Cgroup);
+            Assert.Equal(NativeAllocator.Glibc, sample.Report.Allocator);
             for (int c = 0; c < RegionCategories.Count; c++)
             {
                 Assert.Equal(first.Report.Categories[c].ResidentBytes, sample.Report.Categories[c].ResidentBytes);
