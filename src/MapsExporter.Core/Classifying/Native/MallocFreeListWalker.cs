@@ -48,7 +48,7 @@ public sealed class MallocFreeListWalker
         _trim.Clear();
         long chunks = 0;
         ulong top = layout.Top(state);
-        if (!ReadChunk(top, 16) || !TryTopSize(bounds, top, out ulong topSize))
+        if (!bounds.HoldsChunk(top, 16) || !ReadChunk(top, 16) || !TryTopSize(bounds, top, out ulong topSize))
         {
             return Torn(0, 0);
         }
@@ -138,7 +138,7 @@ public sealed class MallocFreeListWalker
     {
         topSize = 0;
         ulong top = layout.Top(state);
-        return ReadChunk(top, 16) && TryTopSize(bounds, top, out topSize);
+        return bounds.HoldsChunk(top, 16) && ReadChunk(top, 16) && TryTopSize(bounds, top, out topSize);
     }
 
     /// <summary>glibc's <c>bin_index</c> on LP64: small bins of 16 bytes below 1024, then <c>largebin_index_64</c>.</summary>

@@ -8,22 +8,6 @@ namespace MapsExporter.Core.Classifying.Native;
 /// <summary>A thread arena found from its heaps: its malloc_state, its heap_info size and its heaps (address, <c>size</c>).</summary>
 public sealed record ThreadArenaHeaps(ArenaInfo Arena, ulong HeaderSize, IReadOnlyList<(ulong Address, ulong Size)> Heaps);
 
-/// <summary>How much one process's free-list walks may cost: chunks read, time, and reads of a torn arena.</summary>
-public sealed record MallocReadLimits(long MaxChunks, TimeSpan MaxDuration, int Attempts)
-{
-    /// <summary>
-    /// A million chunks (32 MiB of 32-byte reads; a busy JVM has a few thousand), 200 ms, three tries: a live JVM
-    /// needed at most two retries of an arena in the research runs.
-    /// </summary>
-    public static readonly MallocReadLimits Default = new(1_000_000, TimeSpan.FromMilliseconds(200), 3);
-
-    /// <summary>The arenas' states and tops only, no free list (every arena then counts as a fallback): the benchmark's middle step.</summary>
-    public static readonly MallocReadLimits StatesOnly = new(0, TimeSpan.FromMilliseconds(200), 1);
-
-    /// <summary>Nothing read: the arenas as their heaps show them, as before the reader existed.</summary>
-    public static readonly MallocReadLimits Off = new(-1, TimeSpan.Zero, 0);
-}
-
 /// <summary>
 /// Reads every glibc arena's bookkeeping from outside, read-only: the layout chosen by validating the arenas' own
 /// malloc_state (<see cref="MallocStateLayout"/>), the main arena found through the arena ring (the one member of
@@ -38,7 +22,7 @@ public static class MallocStateReader
     private const int MaxLibcDataBytes = 64 * 1024;
     private const int MaxRingHops = 4096;
     private const int NonContiguousBit = 2;
-    private static readonly int MaxStateSize = MallocStateLayout.All.Max(l => l.Size);
+    private static readonly int MaxStateSize = MainArenaLocator.MaxStateSize;
 
     /// <summary>
     /// The arenas, the main one first and the rest in ring order (malloc_stats' "Arena N" order), each with its figures;
@@ -76,7 +60,7 @@ public static class MallocStateReader
         var byAddress = threadArenas.ToDictionary(a => a.Arena.Address);
         MallocStateLayout? layout = ChooseLayout(threadArenas, states);
         var mainBounds = new MallocArenaBounds([(heapStart, heapEnd)]);
-        (ulong main, byte[]? mainState, MallocStateLayout? mainLayout, bool uninitialised) = FindMain(table, memory, layout, states, byAddress, libcData, libcAddress, mainBounds);
+        (ulong main, byte[]? mainState, MallocStateLayout? mainLayout, bool uninitialised) = MainArenaLocator.Find(table, memory, layout, states, byAddress, libcData, libcAddress, mainBounds);
         layout ??= mainLayout;
 
         MallocParameters? mp = null;
@@ -225,64 +209,6 @@ public static class MallocStateReader
     private static MallocArenaBounds BoundsOf(ThreadArenaHeaps arena, MallocStateLayout layout) =>
         new(arena.Heaps.Select(h => (h.Address + (arena.Arena.Address - h.Address == arena.HeaderSize ? arena.HeaderSize + (ulong)layout.Size : arena.HeaderSize), h.Address + h.Size)));
 
-    private static (ulong Address, byte[]? State, MallocStateLayout? Layout, bool Uninitialised) FindMain(
-        MappingTable table, IProcessMemory memory, MallocStateLayout? layout, Dictionary<ulong, byte[]> states,
-        Dictionary<ulong, ThreadArenaHeaps> threadArenas, byte[]? libcData, ulong libcAddress, MallocArenaBounds bounds)
-    {
-        // The oldest thread arena's next is the main arena: the one ring member that is no thread arena.
-        if (layout is not null)
-        {
-            foreach (byte[] state in states.Values)
-            {
-                ulong next = layout.Next(state);
-                if (threadArenas.ContainsKey(next) || !InFileData(table, next))
-                {
-                    continue;
-                }
-
-                byte[] main = new byte[MaxStateSize];
-                if (memory.TryRead(next, main) && layout.Validates(main, next, bounds))
-                {
-                    return (next, main, layout, false);
-                }
-            }
-        }
-
-        if (libcData is null)
-        {
-            return (0, null, null, false);
-        }
-
-        // No thread arena (or none readable): a malloc_state in libc's data whose ring is itself or leads to a thread arena.
-        foreach (MallocStateLayout candidate in layout is null ? MallocStateLayout.All : [layout])
-        {
-            for (int offset = 0; offset + candidate.Size <= libcData.Length; offset += 8)
-            {
-                ReadOnlySpan<byte> state = libcData.AsSpan(offset, candidate.Size);
-                ulong address = libcAddress + (ulong)offset;
-                ulong next = candidate.Next(state);
-                if (next != address && !threadArenas.ContainsKey(next))
-                {
-                    continue;
-                }
-
-                if (candidate.IsUnusedMain(state, address) && threadArenas.Count == 0)
-                {
-                    return (0, null, candidate, true);
-                }
-
-                if (candidate.Validates(state, address, bounds))
-                {
-                    byte[] main = new byte[MaxStateSize];
-                    state.CopyTo(main);
-                    return (address, main, candidate, false);
-                }
-            }
-        }
-
-        return (0, null, null, false);
-    }
-
     /// <summary>main.next, its next, ... back to main: newest thread arena first, as glibc numbers them; then any not on the ring.</summary>
     private static List<ulong> RingOrder(MallocStateLayout layout, ulong main, byte[]? mainState, Dictionary<ulong, byte[]> states, Dictionary<ulong, ThreadArenaHeaps> arenas)
     {
@@ -300,12 +226,6 @@ public static class MallocStateReader
 
         order.AddRange(arenas.Keys.Where(a => !seen.Contains(a)).Order());
         return order;
-    }
-
-    private static bool InFileData(MappingTable table, ulong address)
-    {
-        int i = Classification.IndexOf(table.Items, address);
-        return i >= 0 && table[i].Kind == MappingKind.File && table[i].IsPrivateReadWrite && address + (ulong)MaxStateSize <= table[i].End;
     }
 
     /// <summary>[heap]: the main arena's sbrk heap (one VMA, or more if something split it).</summary>
