@@ -1,0 +1,49 @@
+using MapsExporter.Core.Classifying;
+using MapsExporter.Core.Proc;
+using MapsExporter.Core.Reporting;
+using MapsExporter.Core.Scanning;
+using MapsExporter.Tests.Support;
+
+namespace MapsExporter.Tests.Integration;
+
+/// <summary>
+/// Every collector's own reservations, sized from the heap (hsperfdata), against NMT's: the exporter's gc bytes
+/// are NMT's mmap reservations for GC exactly, and no table is taken for metaspace (NMT's metaspace and class
+/// space exactly). -Xmx2g is where Parallel's bitmap (JDK 17: heap / 32) is 64 MiB, a metaspace node's size,
+/// and lies right behind the class space. G1 is left out: NMT's GC figure holds its mark stack too, which the
+/// exporter does not size (see LiveJvmReportTests for its tables).
+/// </summary>
+public sealed class GcTableTests
+{
+    public static TheoryData<string, string, string> Configurations() => new()
+    {
+        { RepoPaths.Jdk17, "-XX:+UseParallelGC", "-Xmx2g" },
+        { RepoPaths.Jdk17, "-XX:+UseParallelGC", "-Xmx256m" },
+        { RepoPaths.Jdk25, "-XX:+UseParallelGC", "-Xmx2g" },
+        { RepoPaths.Jdk25, "-XX:+UseParallelGC", "-Xmx5g" },
+        { RepoPaths.Jdk17, "-XX:+UseSerialGC", "-Xmx2g" },
+        { RepoPaths.Jdk25, "-XX:+UseSerialGC", "-Xmx256m" },
+        { RepoPaths.Jdk17, "-XX:+UseShenandoahGC", "-Xmx2g" },
+        { RepoPaths.Jdk25, "-XX:+UseShenandoahGC", "-Xmx256m" },
+        { RepoPaths.Jdk17, "-XX:+UseZGC", "-Xmx512m" },
+        { RepoPaths.Jdk25, "-XX:+UseZGC", "-Xmx256m" },
+        { RepoPaths.Jdk25, "-XX:+UseZGC", "-Xmx2g" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void Collector_tables_are_gc_as_native_memory_tracking_counts_them(string jdk, string collector, string xmx)
+    {
+        using JavaWorkload jvm = JavaWorkload.Start(jdk, [collector, xmx], 10, ["--heap-churn=64"]);
+        using var inspector = new ProcessInspector(new ProcFs());
+        MemoryReport report = inspector.Inspect(jvm.Pid).Report;
+        NmtSummary nmt = jvm.NativeMemorySummary();
+
+        Assert.Equal(DecisionMethod.HsPerfData, report.Methods[(int)RegionCategory.Gc]);
+        Assert.Equal(nmt.MmapReserved("GC"), report[RegionCategory.Gc].VirtualBytes);
+        Assert.Equal(nmt.MetaspaceReserved + nmt.ClassSpaceReserved, report[RegionCategory.Metaspace].VirtualBytes);
+        Assert.Equal(nmt.Reserved("Java Heap"), report[RegionCategory.JavaHeap].VirtualBytes);
+        Assert.Equal(nmt.MmapReserved("Code"), report[RegionCategory.CodeCache].VirtualBytes);
+        Assert.Equal(0, report[RegionCategory.Unknown].ResidentBytes!.Value / (1 << 20));
+    }
+}
