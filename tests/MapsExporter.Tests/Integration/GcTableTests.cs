@@ -46,4 +46,23 @@ public sealed class GcTableTests
         Assert.Equal(nmt.MmapReserved("Code"), report[RegionCategory.CodeCache].VirtualBytes);
         Assert.Equal(0, report[RegionCategory.Unknown].ResidentBytes!.Value / (1 << 20));
     }
+
+    /// <summary>
+    /// G1 with -Xmx4g: its mark bitmaps (heap / 64) are 64 MiB, a metaspace node's size; the one merged with the mark
+    /// stack is not found, and the node must not be taken for it (the JVM's metaspace reservation keeps it a node).
+    /// </summary>
+    [Theory]
+    [InlineData(RepoPaths.Jdk17)]
+    [InlineData(RepoPaths.Jdk25)]
+    public void A_metaspace_node_is_not_taken_for_a_bitmap_of_its_size(string jdk)
+    {
+        using JavaWorkload jvm = JavaWorkload.Start(jdk, ["-XX:+UseG1GC", "-Xmx4g"], 10, ["--heap-churn=64"]);
+        using var inspector = new ProcessInspector(new ProcFs());
+        MemoryReport report = inspector.Inspect(jvm.Pid).Report;
+        NmtSummary nmt = jvm.NativeMemorySummary();
+
+        Assert.Equal(nmt.MetaspaceReserved + nmt.ClassSpaceReserved, report[RegionCategory.Metaspace].VirtualBytes);
+        Assert.Equal(0, report[RegionCategory.Gc].VirtualBytes % (8L << 20));
+        Assert.InRange(report[RegionCategory.Gc].VirtualBytes, 64L << 20, nmt.MmapReserved("GC"));
+    }
 }

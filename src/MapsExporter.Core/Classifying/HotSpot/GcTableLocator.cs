@@ -8,8 +8,9 @@ namespace MapsExporter.Core.Classifying.HotSpot;
 /// pieces whose size is a sum of table sizes is theirs, each table used once. One merged with something else
 /// stays unknown. Runs before the metaspace nodes: a table can be 64 MiB (Parallel's bitmap for a 2 GiB heap,
 /// G1's for 4 GiB) and so have a node's size. Runs that cannot be a node (one committed piece: Parallel's bitmap
-/// is committed whole; off a node's 16 MiB alignment) take their tables first; a run that could be either
-/// (16 MiB aligned, committed in parts) is a table only while a table of its size is left, else a node.
+/// is committed whole; off a node's 16 MiB alignment) take their tables first; of the runs that could be either
+/// (16 MiB aligned, committed in parts) as many as the JVM's metaspace reservation needs stay nodes
+/// (<see cref="KeepNodesForMetaspace"/>), the others are tables while a table of their size is left.
 /// A second pass after malloc's chunks behind other mappings are split off finds a table one was merged into,
 /// with the tables the first pass left; not for G1, whose other reservations (mark stack, card set tables) are
 /// not sized here: a leftover of theirs beside a split piece could add up to a table by chance.
@@ -30,6 +31,7 @@ internal static class GcTableLocator
         HashSet<ulong> sums = GcTableSizes.Sums(tables);
         bool[] used = new bool[tables.Length];
         var candidates = new List<(bool NodeLike, ulong Size, int From, int To)>();
+        ulong nodeBytes = 0;
         for (int i = 0; i < items.Length; i++)
         {
             if (result[i] == RegionCategory.Gc)
@@ -58,9 +60,15 @@ internal static class GcTableLocator
             {
                 candidates.Add((IsMetaspaceNodeLike(items, run.From, run.To), items[run.To - 1].End - items[run.From].Start, run.From, run.To));
             }
+            else if (MetaspaceLocator.IsNodeRun(items, i, end))
+            {
+                nodeBytes += items[end - 1].End - items[i].Start;
+            }
 
             i = end - 1;
         }
+
+        KeepNodesForMetaspace(candidates, perfData, nodeBytes);
 
         // Runs that cannot be a node first; the largest first (a large run of exactly a sum of tables is hardly
         // chance; a page or two of anonymous memory can be), then by address.
@@ -79,6 +87,52 @@ internal static class GcTableLocator
         if (found)
         {
             result.Decided(RegionCategory.Gc, DecisionMethod.HsPerfData);
+        }
+    }
+
+    /// <summary>
+    /// Leaves to the metaspace nodes the runs that could be either, as many bytes of them as the JVM's non-class
+    /// metaspace reservation (hsperfdata: metaspace.maxCapacity less compressedclassspace.maxCapacity, as of the
+    /// last collection; nodes are added between, never removed) needs beyond the runs that can only be nodes. A
+    /// set of such runs of exactly that size is kept (the first in address order); if none fits, or the JVM does
+    /// not say, all of them are.
+    /// </summary>
+    private static void KeepNodesForMetaspace(List<(bool NodeLike, ulong Size, int From, int To)> candidates, HsPerfData perfData, ulong nodeBytes)
+    {
+        var nodeLike = candidates.FindAll(static c => c.NodeLike);
+        if (nodeLike.Count == 0)
+        {
+            return;
+        }
+
+        long? metaspace = perfData.MetaspaceMaxBytes, classSpace = perfData.ClassSpaceMaxBytes;
+        long needed = metaspace is { } m && m > 0 ? m - (classSpace ?? 0) - (long)nodeBytes : long.MaxValue;
+        if (needed <= 0)
+        {
+            return;
+        }
+
+        int keep = -1;
+        if (nodeLike.Count <= 16)
+        {
+            for (int mask = 1; mask < 1 << nodeLike.Count && keep < 0; mask++)
+            {
+                long bytes = 0;
+                for (int k = 0; k < nodeLike.Count; k++)
+                {
+                    bytes += (mask & (1 << k)) != 0 ? (long)nodeLike[k].Size : 0;
+                }
+
+                keep = bytes == needed ? mask : -1;
+            }
+        }
+
+        for (int k = 0; k < nodeLike.Count; k++)
+        {
+            if (keep < 0 || (keep & (1 << k)) != 0)
+            {
+                candidates.Remove(nodeLike[k]);
+            }
         }
     }
 
