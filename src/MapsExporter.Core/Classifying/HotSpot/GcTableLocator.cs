@@ -48,7 +48,8 @@ internal static class GcTableLocator
                 continue;
             }
 
-            if (result.IsAssigned(i) || !AnonymousRun.IsReservationPiece(items[i]))
+            // A library's .bss (libc's is 52 KiB, the sum of ZGC's tables for a 128 MiB heap on JDK 25) is not.
+            if (result.IsAssigned(i) || !AnonymousRun.IsReservationPiece(items[i]) || LibraryBssAttributor.IsBss(items, result, i))
             {
                 continue;
             }
