@@ -38,6 +38,10 @@ if [ ! -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]; then
   exit 1
 fi
 
+# Debian's Zero VM (no JIT) for ZeroVmTests, extracted into /var/cache/mapsexporter-tests, not installed.
+MAPSEXPORTER_JDK17_ZERO=$(bash scripts/jdk17-zero.sh)
+export MAPSEXPORTER_JDK17_ZERO
+
 # The release binary (Native AOT): the tests under Deploy/ run it, and fail if it is missing.
 bash deploy/publish.sh -v:quiet
 

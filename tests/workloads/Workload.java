@@ -8,13 +8,15 @@ import java.util.zip.Inflater;
 /**
  * Test workload for MapsExporter.
  *
- * Usage: java [jvm flags] Workload THREADS [--native-churn] [--direct-buffers=N]
+ * Usage: java [jvm flags] Workload THREADS [--native-churn] [--direct-buffers=N] [--heap-churn=MB]
  *
  * Starts THREADS daemon platform threads named "worker-N" that stay blocked (sleeping).
  * With --native-churn, up to 16 of them first compress/decompress real data with
  * java.util.zip.Deflater/Inflater (zlib mallocs in native code from each thread, so
  * glibc creates per-thread arenas) and keep their Deflater/Inflater alive.
  * With --direct-buffers=N, keeps N direct ByteBuffers of 1 MiB (malloc'ed, so each is its own mmap).
+ * With --heap-churn=MB, allocates MB MiB in 64 KiB arrays, keeping every fourth, with a full collection after
+ * each quarter: the collector moves live objects (ZGC touches heap pages through its other views).
  * Allocates some Java heap (about 32 MiB kept live), prints "READY" and blocks forever.
  */
 public class Workload {
@@ -24,11 +26,14 @@ public class Workload {
         int threads = 0;
         boolean nativeChurn = false;
         int directBuffers = 0;
+        int heapChurnMb = 0;
         for (String a : args) {
             if (a.equals("--native-churn")) {
                 nativeChurn = true;
             } else if (a.startsWith("--direct-buffers=")) {
                 directBuffers = Integer.parseInt(a.substring("--direct-buffers=".length()));
+            } else if (a.startsWith("--heap-churn=")) {
+                heapChurnMb = Integer.parseInt(a.substring("--heap-churn=".length()));
             } else {
                 threads = Integer.parseInt(a);
             }
@@ -51,6 +56,8 @@ public class Workload {
             }
             KEEP.add(buffer);
         }
+
+        heapChurn(heapChurnMb);
 
         int churners = nativeChurn ? Math.min(threads, 16) : 0;
         CountDownLatch started = new CountDownLatch(threads);
@@ -84,6 +91,25 @@ public class Workload {
                 lock.wait();
             }
         }
+    }
+
+    /** Garbage and some survivors, collected four times. */
+    static void heapChurn(int megabytes) {
+        List<Object> survivors = new ArrayList<>();
+        int arrays = megabytes * 16;
+        for (int i = 0; i < arrays; i++) {
+            byte[] b = new byte[64 << 10];
+            for (int j = 0; j < b.length; j += 4096) {
+                b[j] = (byte) i;
+            }
+            if (i % 4 == 0) {
+                survivors.add(b);
+            }
+            if ((i + 1) % Math.max(1, arrays / 4) == 0) {
+                System.gc();
+            }
+        }
+        KEEP.add(survivors);
     }
 
     /** Native allocation in this thread: zlib deflate/inflate of 1 MiB of real data. */

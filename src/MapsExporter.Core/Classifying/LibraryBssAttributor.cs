@@ -13,13 +13,24 @@ internal static class LibraryBssAttributor
         ReadOnlySpan<Mapping> items = table.Items;
         for (int i = 1; i < items.Length; i++)
         {
-            ref readonly Mapping previous = ref items[i - 1];
-            if (!result.IsAssigned(i) && result[i - 1] == RegionCategory.SharedLibrary && previous.Kind == MappingKind.File
-                && previous.IsPrivateReadWrite && items[i].Start == previous.End
-                && AnonymousRun.IsAnonymousPrivate(items[i]) && items[i].IsPrivateReadWrite)
+            if (!result.IsAssigned(i) && IsBss(items, result, i))
             {
                 result.Assign(i, RegionCategory.SharedLibrary);
             }
         }
+    }
+
+    /// <summary>Anonymous read/write memory right after a library's file-backed data segment.</summary>
+    public static bool IsBss(ReadOnlySpan<Mapping> items, Classification result, int i)
+    {
+        if (i == 0)
+        {
+            return false;
+        }
+
+        ref readonly Mapping previous = ref items[i - 1];
+        return result[i - 1] == RegionCategory.SharedLibrary && previous.Kind == MappingKind.File
+            && previous.IsPrivateReadWrite && items[i].Start == previous.End
+            && AnonymousRun.IsAnonymousPrivate(items[i]) && items[i].IsPrivateReadWrite;
     }
 }

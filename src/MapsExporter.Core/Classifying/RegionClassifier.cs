@@ -28,15 +28,23 @@ public static class RegionClassifier
         if (exact?.IsJvm ?? JvmDetector.MapsLibJvm(table))
         {
             CodeCacheLocator.Locate(table, result);
-            ClassSpaceLocator.Locate(table, result);
+            ClassSpaceLocator.Locate(table, result, exact?.PerfData);
             JavaHeapLocator.Locate(table, result, exact?.PerfData, exact?.Memory);
-            MetaspaceLocator.Locate(table, result);
-            CodeHeapSegmentMapLocator.Locate(table, result, exact?.Memory);
+            ClassSpaceLocator.LocateBySize(table, result, exact?.PerfData);
+            // Segment maps first: one merged with a collector's table is split off it. Then the collector's tables,
+            // before the metaspace nodes: a table can have a node's size and shape.
+            CodeHeapSegmentMapLocator.Locate(table, result, exact?.PerfData, exact?.Memory);
             GcTableLocator.Locate(table, result, exact?.PerfData);
+            MetaspaceLocator.Locate(table, result);
         }
 
         LibraryBssAttributor.Attribute(table, result);
         MallocChunkDetector.DetectBehind(table, result, exact?.Memory, exact?.ChunkProbes);
+        if (exact?.IsJvm ?? false)
+        {
+            GcTableLocator.Locate(table, result, exact.PerfData, secondPass: true);
+        }
+
         result.AssignRemainingUnknown();
 
         if (exact is null)

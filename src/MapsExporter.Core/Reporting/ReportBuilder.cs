@@ -58,7 +58,10 @@ public static class ReportBuilder
 
     /// <summary>
     /// ZGC on JDK 17 maps its heap memfd three times (multi-mapping); Rss counts each view, so the same pages
-    /// would count thrice. Views of the same file offsets after the first are not counted as resident again.
+    /// would count thrice, and no one view holds them all (a page is in the page table of each view that touched
+    /// it). Where views of the same file offsets exist, their pages count by Pss: a page present in k views of
+    /// this process counts 1/k in each, so the views' Pss add up to each distinct page once (exact while no other
+    /// process maps the memfd, which is the JVM's own). What their Rss counts beyond that is the duplicate.
     /// </summary>
     private static long DuplicateViewResidentBytes(ReadOnlySpan<Mapping> items, Classification classification)
     {
@@ -76,7 +79,7 @@ public static class ReportBuilder
             return 0;
         }
 
-        (ulong Inode, ulong Offset, ulong Size, long Rss)[] keys = ArrayPool<(ulong, ulong, ulong, long)>.Shared.Rent(views);
+        (ulong Inode, ulong Offset, ulong Size, long Rss, long Pss)[] keys = ArrayPool<(ulong, ulong, ulong, long, long)>.Shared.Rent(views);
         try
         {
             int n = 0;
@@ -84,19 +87,25 @@ public static class ReportBuilder
             {
                 if (IsSharedHeapView(items[i], classification[i]))
                 {
-                    keys[n++] = (items[i].Inode, items[i].Offset, items[i].Size, items[i].ResidentBytes);
+                    keys[n++] = (items[i].Inode, items[i].Offset, items[i].Size, items[i].ResidentBytes, items[i].ProportionalBytes);
                 }
             }
 
-            Span<(ulong Inode, ulong Offset, ulong Size, long Rss)> span = keys.AsSpan(0, n);
+            Span<(ulong Inode, ulong Offset, ulong Size, long Rss, long Pss)> span = keys.AsSpan(0, n);
             span.Sort();
             long duplicate = 0;
-            for (int i = 1; i < span.Length; i++)
+            for (int first = 0, end; first < span.Length; first = end)
             {
-                if (span[i].Inode == span[i - 1].Inode && span[i].Offset == span[i - 1].Offset && span[i].Size == span[i - 1].Size)
+                long rss = 0, pss = 0;
+                for (end = first; end < span.Length && span[end].Inode == span[first].Inode && span[end].Offset == span[first].Offset && span[end].Size == span[first].Size; end++)
                 {
-                    // Sorted by Rss within equal ranges: keep the largest view, drop the smaller ones.
-                    duplicate += span[i - 1].Rss;
+                    rss += span[end].Rss;
+                    pss += span[end].Pss;
+                }
+
+                if (end - first > 1)
+                {
+                    duplicate += rss - Math.Min(rss, pss);
                 }
             }
 
@@ -104,7 +113,7 @@ public static class ReportBuilder
         }
         finally
         {
-            ArrayPool<(ulong, ulong, ulong, long)>.Shared.Return(keys);
+            ArrayPool<(ulong, ulong, ulong, long, long)>.Shared.Return(keys);
         }
     }
 

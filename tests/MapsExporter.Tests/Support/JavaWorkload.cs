@@ -13,16 +13,20 @@ public sealed class JavaWorkload : IDisposable
     private static readonly Dictionary<string, string> CompiledClasses = [];
     private readonly Process _process;
 
-    private JavaWorkload(Process process, string stderrPath, string jdk)
+    private JavaWorkload(Process process, string stderrPath, string jdk, string toolsJdk)
     {
         _process = process;
         StderrPath = stderrPath;
         Jdk = jdk;
+        ToolsJdk = toolsJdk;
     }
 
     public int Pid => _process.Id;
 
     public string Jdk { get; }
+
+    /// <summary>Where javac and jcmd come from: the JDK itself, or another of the same release for a bare JRE.</summary>
+    public string ToolsJdk { get; }
 
     public string StderrPath { get; }
 
@@ -37,11 +41,13 @@ public sealed class JavaWorkload : IDisposable
 
     /// <summary>
     /// Starts <c>java [flags] Workload threads [extra...]</c> and waits for READY; with <paramref name="launcher"/>, through
-    /// a link of that name to java (as jsvc or a jpackage launcher would: another argv[0] and comm).
+    /// a link of that name to java (as jsvc or a jpackage launcher would: another argv[0] and comm). A bare JRE
+    /// (no javac, no jcmd) takes them from <paramref name="toolsJdk"/>.
     /// </summary>
-    public static JavaWorkload Start(string jdk, IEnumerable<string> jvmFlags, int threads, IEnumerable<string>? extraArgs = null, IDictionary<string, string>? environment = null, string? launcher = null)
+    public static JavaWorkload Start(string jdk, IEnumerable<string> jvmFlags, int threads, IEnumerable<string>? extraArgs = null, IDictionary<string, string>? environment = null, string? launcher = null, string? toolsJdk = null)
     {
-        string classes = Compile(jdk);
+        toolsJdk ??= jdk;
+        string classes = Compile(toolsJdk);
         string stderrPath = Path.Combine(Path.GetTempPath(), $"mapsexporter-jvm-{Guid.NewGuid():N}.stderr");
         var info = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false };
         // The shell only redirects stderr to a file (so gdb-triggered malloc_stats output can be read), moves itself
@@ -72,7 +78,7 @@ public sealed class JavaWorkload : IDisposable
         }
 
         Process process = Process.Start(info)!;
-        var workload = new JavaWorkload(process, stderrPath, jdk);
+        var workload = new JavaWorkload(process, stderrPath, jdk, toolsJdk);
         Task<string?> line = process.StandardOutput.ReadLineAsync();
         if (!line.Wait(TimeSpan.FromSeconds(60)) || line.Result != "READY")
         {
@@ -87,7 +93,7 @@ public sealed class JavaWorkload : IDisposable
     /// <summary><c>jcmd PID VM.native_memory summary</c>.</summary>
     public NmtSummary NativeMemorySummary()
     {
-        var (code, stdout, stderr) = ToolRunner.Run(Path.Combine(Jdk, "bin", "jcmd"), [Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "VM.native_memory", "summary"]);
+        var (code, stdout, stderr) = ToolRunner.Run(Path.Combine(ToolsJdk, "bin", "jcmd"), [Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "VM.native_memory", "summary"]);
         if (code != 0)
         {
             throw new InvalidOperationException($"jcmd failed: {stdout}{stderr}");

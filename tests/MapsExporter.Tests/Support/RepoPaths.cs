@@ -6,6 +6,10 @@ public static class RepoPaths
     public const string Jdk17 = "/usr/lib/jvm/java-17-openjdk-amd64";
     public const string Jdk25 = "/usr/lib/jvm/temurin-25-jdk-amd64";
 
+    /// <summary>Debian's Zero VM (no JIT), extracted by scripts/jdk17-zero.sh (scripts/test.sh runs it).</summary>
+    public static string Jdk17Zero { get; } = Environment.GetEnvironmentVariable("MAPSEXPORTER_JDK17_ZERO") is { Length: > 0 } dir
+        ? dir : "/var/cache/mapsexporter-tests/jdk17-zero/usr/lib/jvm/java-17-openjdk-amd64";
+
     public static string Root { get; } = FindRoot();
 
     public static string Workloads => Path.Combine(Root, "tests", "workloads");

@@ -7,13 +7,17 @@ namespace MapsExporter.Core.Classifying.HotSpot;
 /// mapping inside a 16 MiB reservation whose unused rest is PROT_NONE (JDK 25 also keeps a page of PROT_NONE in
 /// front); the class space (metaspace for class metadata, 1 GiB by default) starts right where that ends. A
 /// <c>*.jsa</c> mapping followed by anonymous read/write memory is the archived heap region instead, which lies
-/// inside the Java heap (see <see cref="JavaHeapLocator"/>). With <c>-Xshare:off</c> the class space sits right
-/// above the heap and can merge with it; only the JVM's own figures (a later, exact method) separate them then.
+/// inside the Java heap (see <see cref="JavaHeapLocator"/>). The class space is one reservation of
+/// CompressedClassSpaceSize (hsperfdata's compressedclassspace.maxCapacity): with it, the run ends there, so a
+/// neighbour with the same shape (Parallel's mark bitmap, committed whole) is not taken in. Without a CDS archive
+/// (<c>-Xshare:off</c>, or the Zero VM, which has none) the class space sits right above the heap and can merge
+/// with it; then it is found by that size only, once the heap is placed (<see cref="LocateBySize"/>).
 /// </summary>
 internal static class ClassSpaceLocator
 {
-    public static void Locate(MappingTable table, Classification result)
+    public static void Locate(MappingTable table, Classification result, HsPerfData? perfData = null)
     {
+        ulong? classSpace = perfData?.ClassSpaceMaxBytes is { } max && max > 0 ? (ulong)max : null;
         ReadOnlySpan<Mapping> items = table.Items;
         for (int i = 0; i < items.Length; i++)
         {
@@ -46,13 +50,108 @@ internal static class ClassSpaceLocator
             // The compressed class space follows directly.
             if (j < items.Length && items[j].Start == items[j - 1].End && !result.IsAssigned(j) && AnonymousRun.IsReservationPiece(items[j]))
             {
-                int end = AnonymousRun.End(items, result, j, static m => MetaspaceLocator.IsMetaspacePiece(m));
-                AnonymousRun.Assign(result, j, end, RegionCategory.Metaspace);
-                j = end;
+                j = AssignClassSpace(table, result, j, classSpace);
+                items = table.Items;
             }
 
             i = j - 1;
         }
+    }
+
+    /// <summary>
+    /// Without a CDS archive in front (or with one the class space does not follow), the class space by its size
+    /// alone: a run of metaspace pieces starting on a mapping boundary that holds exactly that many bytes, the one
+    /// right above the heap first (where HotSpot puts it then, for zero-based class pointers).
+    /// </summary>
+    public static void LocateBySize(MappingTable table, Classification result, HsPerfData? perfData)
+    {
+        if (perfData?.ClassSpaceMaxBytes is not { } max || max <= 0 || HasClassSpace(table.Items, result, (ulong)max))
+        {
+            return;
+        }
+
+        ulong bytes = (ulong)max;
+
+        ReadOnlySpan<Mapping> items = table.Items;
+        int best = -1;
+        for (int i = 0; i < items.Length; i++)
+        {
+            if (result.IsAssigned(i) || !MetaspaceLocator.IsMetaspacePiece(items[i]) || (i > 0 && items[i - 1].End == items[i].Start && !result.IsAssigned(i - 1)))
+            {
+                continue;
+            }
+
+            int end = AnonymousRun.End(items, result, i, static m => MetaspaceLocator.IsMetaspacePiece(m));
+            if (items[end - 1].End - items[i].Start >= bytes)
+            {
+                bool aboveHeap = i > 0 && items[i - 1].End == items[i].Start && result[i - 1] == RegionCategory.JavaHeap;
+                if (best < 0 || aboveHeap)
+                {
+                    best = i;
+                }
+            }
+
+            i = end - 1;
+        }
+
+        if (best >= 0)
+        {
+            AssignClassSpace(table, result, best, bytes);
+        }
+    }
+
+    /// <summary>The class space from <paramref name="first"/>: its metaspace pieces, up to <paramref name="bytes"/> when known (a mapping crossing that end is split there).</summary>
+    private static int AssignClassSpace(MappingTable table, Classification result, int first, ulong? bytes)
+    {
+        ReadOnlySpan<Mapping> items = table.Items;
+        int end = AnonymousRun.End(items, result, first, static m => MetaspaceLocator.IsMetaspacePiece(m));
+        if (bytes is { } size)
+        {
+            ulong stop = items[first].Start + size;
+            int last = first;
+            while (last < end && items[last].End <= stop)
+            {
+                last++;
+            }
+
+            if (last < end && items[last].Start < stop)
+            {
+                result.SplitAt(table, last, stop);
+                last++;
+            }
+
+            end = last;
+        }
+
+        AnonymousRun.Assign(result, first, end, RegionCategory.Metaspace);
+        return end;
+    }
+
+    /// <summary>Whether metaspace of at least the class space's size is already found in one run (behind the CDS archive).</summary>
+    private static bool HasClassSpace(ReadOnlySpan<Mapping> items, Classification result, ulong bytes)
+    {
+        for (int i = 0; i < items.Length; i++)
+        {
+            if (result[i] != RegionCategory.Metaspace)
+            {
+                continue;
+            }
+
+            int end = i + 1;
+            while (end < items.Length && result[end] == RegionCategory.Metaspace && items[end].Start == items[end - 1].End)
+            {
+                end++;
+            }
+
+            if (items[end - 1].End - items[i].Start >= bytes)
+            {
+                return true;
+            }
+
+            i = end - 1;
+        }
+
+        return false;
     }
 
     /// <summary>An archive mapping directly followed by anonymous read/write memory: heap objects mapped at the heap's top.</summary>

@@ -4,7 +4,8 @@ using MapsExporter.Core.Proc;
 namespace MapsExporter.Core.Classifying.HotSpot;
 
 /// <summary>
-/// Each code heap has a segment map: one byte per 128-byte code segment (CodeCacheSegmentSize on x86_64), a
+/// Each code heap has a segment map: one byte per code segment (CodeCacheSegmentSize: 64 bytes, 64 more when
+/// both C1 and C2 are built in, so 128 in a Server VM and 64 in the Zero, Client and Minimal VMs), a
 /// reservation of its own mapped apart from the code cache, page aligned, whose committed part follows the
 /// heap's committed part (one byte per committed segment). NMT counts them as Code. The code cache's layout
 /// shows each heap's size and committed head, so both parts of its segment map have known sizes: the
@@ -14,18 +15,33 @@ namespace MapsExporter.Core.Classifying.HotSpot;
 internal static class CodeHeapSegmentMapLocator
 {
     private const ulong PageSize = 4096;
-    private const ulong SegmentSize = 128;
 
-    public static void Locate(MappingTable table, Classification result, IProcessMemory? memory = null)
+    public static void Locate(MappingTable table, Classification result, HsPerfData? perfData = null, IProcessMemory? memory = null)
     {
         Span<(ulong Reserved, ulong Committed)> heaps = stackalloc (ulong, ulong)[8];
         int count = CodeHeaps(table.Items, result, heaps);
+        ulong segment = count == 0 ? 0 : SegmentSize(table, perfData);
         for (int h = 0; h < count; h++)
         {
-            ulong reserved = PageAlign(heaps[h].Reserved / SegmentSize);
-            ulong committed = Math.Min(reserved, PageAlign(heaps[h].Committed / SegmentSize));
+            ulong reserved = PageAlign(heaps[h].Reserved / segment);
+            ulong committed = Math.Min(reserved, PageAlign(heaps[h].Committed / segment));
             AssignSegmentMap(table, result, reserved, committed, memory);
         }
+    }
+
+    /// <summary>
+    /// 128 bytes in a Server VM (C1 and C2), 64 in any other: told by java.vm.name (hsperfdata), else by the
+    /// directory libjvm.so is installed in (<c>lib/server</c>, <c>lib/zero</c>, <c>lib/client</c>, <c>lib/minimal</c>).
+    /// </summary>
+    private static ulong SegmentSize(MappingTable table, HsPerfData? perfData)
+    {
+        if (perfData?.VmName is { Length: > 0 } name)
+        {
+            return name.Contains("Server VM", StringComparison.Ordinal) ? 128UL : 64UL;
+        }
+
+        string? variant = Path.GetFileName(Path.GetDirectoryName(JvmVersionResolver.LibJvmPath(table)));
+        return variant is "zero" or "client" or "minimal" ? 64UL : 128UL;
     }
 
     private static ulong PageAlign(ulong bytes) => (bytes + PageSize - 1) / PageSize * PageSize;

@@ -17,7 +17,7 @@ public sealed class HsPerfData
 
     private static readonly HashSet<string> WantedStrings = new(StringComparer.Ordinal)
     {
-        "java.property.java.vm.version", "sun.rt.javaCommand", "sun.gc.policy.name", "sun.gc.collector.0.name", "sun.gc.collector.1.name",
+        "java.property.java.vm.version", "java.property.java.vm.name", "sun.rt.javaCommand", "sun.gc.policy.name", "sun.gc.collector.0.name", "sun.gc.collector.1.name",
         "sun.gc.collector.2.name",
     };
 
@@ -34,6 +34,9 @@ public sealed class HsPerfData
 
     /// <summary>The JVM's version (java.vm.version), e.g. <c>17.0.15+6-Debian-1deb12u1</c>.</summary>
     public string? JvmVersion => Text("java.property.java.vm.version");
+
+    /// <summary>The VM's name (java.vm.name), e.g. <c>OpenJDK 64-Bit Server VM</c> or <c>OpenJDK 64-Bit Zero VM</c>.</summary>
+    public string? VmName => Text("java.property.java.vm.name");
 
     /// <summary>The main class or jar: the first word of sun.rt.javaCommand; the rest (arguments) is dropped.</summary>
     public string? MainClass

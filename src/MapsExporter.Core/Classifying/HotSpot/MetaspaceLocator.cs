@@ -25,20 +25,30 @@ internal static class MetaspaceLocator
             }
 
             int end = AnonymousRun.End(items, result, i, static m => IsNodePiece(m));
-            ulong size = items[end - 1].End - items[i].Start;
-            bool committed = false;
-            for (int j = i; j < end; j++)
-            {
-                committed |= items[j].IsPrivateReadWrite;
-            }
-
-            if (committed && size % NodeSize == 0)
+            if (IsNodeRun(items, i, end))
             {
                 AnonymousRun.Assign(result, i, end, RegionCategory.Metaspace);
             }
 
             i = end - 1;
         }
+    }
+
+    /// <summary>Node pieces, some committed, spanning whole nodes.</summary>
+    public static bool IsNodeRun(ReadOnlySpan<Mapping> items, int from, int to)
+    {
+        bool committed = false;
+        for (int j = from; j < to; j++)
+        {
+            if (!IsNodePiece(items[j]))
+            {
+                return false;
+            }
+
+            committed |= items[j].IsPrivateReadWrite;
+        }
+
+        return committed && (items[to - 1].End - items[from].Start) % NodeSize == 0;
     }
 
     /// <summary>

@@ -73,7 +73,7 @@ public static class HeapInfoArenaReader
                 continue;
             }
 
-            var (rss, vsz) = AssignHeap(items, result, heap.Address);
+            var (rss, vsz) = AssignHeap(table, result, heap.Address);
             arenaStats[heap.ArenaPtr] = arenaStats.TryGetValue(heap.ArenaPtr, out var s) ? (s.Heaps + 1, s.Rss + rss, s.Vsz + vsz) : (1, rss, vsz);
             (arenaHeaps.TryGetValue(heap.ArenaPtr, out var list) ? list : arenaHeaps[heap.ArenaPtr] = []).Add((heap.Address, heap.Size));
         }
@@ -112,17 +112,27 @@ public static class HeapInfoArenaReader
         return first ? arenaPtr == address + headerSize : arenaPtr % 16 == 0 && arenaPtr > 0 && (arenaPtr / HeapSize * HeapSize) != address;
     }
 
-    private static (long Rss, long Vsz) AssignHeap(ReadOnlySpan<Mapping> items, Classification result, ulong heap)
+    private static (long Rss, long Vsz) AssignHeap(MappingTable table, Classification result, ulong heap)
     {
         long rss = 0, vsz = 0;
+        ReadOnlySpan<Mapping> items = table.Items;
         int i = Classification.IndexOf(items, heap);
         for (; i >= 0 && i < items.Length && items[i].Start < heap + HeapSize; i++)
         {
-            ref readonly Mapping m = ref items[i];
-            if (m.Kind is not (MappingKind.Anonymous or MappingKind.NamedAnonymous) || (m.Permissions & Permissions.Shared) != 0)
+            if (items[i].Kind is not (MappingKind.Anonymous or MappingKind.NamedAnonymous) || (items[i].Permissions & Permissions.Shared) != 0)
             {
                 break;
             }
+
+            // A heap's PROT_NONE tail ends at its 64 MiB; beyond, a neighbour's reservation merged into the VMA
+            // (a collector's uncommitted bitmap): split it off there.
+            if (items[i].End > heap + HeapSize && items[i].IsNoAccess && !result.IsAssigned(i))
+            {
+                result.SplitAt(table, i, heap + HeapSize);
+                items = table.Items;
+            }
+
+            ref readonly Mapping m = ref items[i];
 
             // Heaps merged into one VMA share its Rss: each gets its part in proportion to its bytes.
             ulong from = Math.Max(m.Start, heap), to = Math.Min(m.End, heap + HeapSize);
