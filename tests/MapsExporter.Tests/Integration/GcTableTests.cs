@@ -35,8 +35,16 @@ public sealed class GcTableTests
     public void Collector_tables_are_gc_as_native_memory_tracking_counts_them(string jdk, string collector, string xmx)
     {
         using JavaWorkload jvm = JavaWorkload.Start(jdk, [collector, xmx], 10, ["--heap-churn=64"]);
+        // A table that merged for a moment with a neighbour the JVM was mapping (run beside the other live tests, a
+        // Shenandoah 2g once missed 256 KiB) is found at a later read: the exact match must come within a few.
         MemoryReport report = Settled(jvm.Pid);
         NmtSummary nmt = jvm.NativeMemorySummary();
+        for (int attempt = 0; attempt < 5 && report[RegionCategory.Gc].VirtualBytes != nmt.MmapReserved("GC"); attempt++)
+        {
+            Thread.Sleep(1000);
+            report = Settled(jvm.Pid);
+            nmt = jvm.NativeMemorySummary();
+        }
 
         Assert.Equal(DecisionMethod.HsPerfData, report.Methods[(int)RegionCategory.Gc]);
         Assert.Equal(nmt.MmapReserved("GC"), report[RegionCategory.Gc].VirtualBytes);
