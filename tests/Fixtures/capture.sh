@@ -48,6 +48,10 @@ FIXTURES=(
   "jdk25-parallel-xmx256m-t10|jdk25|-|-XX:+UseParallelGC -Xmx256m|10"
   "jdk25-shenandoah-xmx512m-t10|jdk25|-|-XX:+UseShenandoahGC -Xmx512m|10"
   "jdk25-g1-t200-native-churn|jdk25|-|-XX:+UseG1GC|200 --native-churn"
+  # The class space ending where the heap begins (JDK 21+ puts the archive at a random address, so this happens by
+  # chance): an archive dumped at SharedBaseAddress=0x9f000000 (in build) and mapped there, its 16 MiB and the 1 GiB
+  # class space end at 0xe0000000, the -Xmx512m heap's start.
+  "jdk25-g1-xmx512m-classspace-below-heap|jdk25|-|-XX:+UseG1GC -Xmx512m -XX:+UnlockDiagnosticVMOptions -XX:ArchiveRelocationMode=0 -XX:SharedArchiveFile=@BUILD@/classspace-below-heap.jsa|20"
   "native-arenas-7|native|-|-|7"
   "native-arenas-3-max2|native|MALLOC_ARENA_MAX=2|-|3"
   # Each malloc named (tests/Fixtures/allocators/): tests/workloads/allocators.c built against it (the flags column is
@@ -74,6 +78,8 @@ build() {
   gcc -O2 -pthread -Wall -o "$BUILD/arenas" "$WORKLOADS/arenas.c"
   "$JDK17/bin/javac" -d "$BUILD/classes17" "$WORKLOADS/Workload.java"
   "$JDK25/bin/javac" -d "$BUILD/classes25" "$WORKLOADS/Workload.java"
+  "$JDK25/bin/java" -Xshare:dump -XX:+UseG1GC -XX:SharedBaseAddress=0x9f000000 \
+    -XX:SharedArchiveFile="$BUILD/classspace-below-heap.jsa" >/dev/null
   local src=$WORKLOADS/allocators.c lib=/usr/lib/x86_64-linux-gnu
   gcc -O2 -pthread -o "$BUILD/alloc-glibc" "$src"
   gcc -O2 -pthread -o "$BUILD/alloc-jemalloc" "$src" -ljemalloc
@@ -158,7 +164,7 @@ capture_jvm() {
     jdk17) jdk=$JDK17; classes=$BUILD/classes17 ;;
     jdk25) jdk=$JDK25; classes=$BUILD/classes25 ;;
   esac
-  local cmd="$jdk/bin/java -XX:NativeMemoryTracking=summary $flags -cp $classes Workload $args"
+  local cmd="$jdk/bin/java -XX:NativeMemoryTracking=summary ${flags//@BUILD@/$BUILD} -cp $classes Workload $args"
   # shellcheck disable=SC2086
   env ${envs} $cmd > "$work/.stdout" 2> "$work/.stderr" &
   local pid=$!

@@ -15,6 +15,9 @@ namespace MapsExporter.Core.Classifying.HotSpot;
 /// </summary>
 internal static class ClassSpaceLocator
 {
+    /// <summary>HotSpot's default CompressedClassSpaceSize, the class space's size when hsperfdata does not say.</summary>
+    private const ulong DefaultClassSpaceBytes = 1UL << 30;
+
     public static void Locate(MappingTable table, Classification result, HsPerfData? perfData = null)
     {
         ulong? classSpace = perfData?.ClassSpaceMaxBytes is { } max && max > 0 ? (ulong)max : null;
@@ -50,7 +53,7 @@ internal static class ClassSpaceLocator
             // The compressed class space follows directly.
             if (j < items.Length && items[j].Start == items[j - 1].End && !result.IsAssigned(j) && AnonymousRun.IsReservationPiece(items[j]))
             {
-                j = AssignClassSpace(table, result, j, classSpace);
+                j = AssignClassSpace(table, result, j, classSpace ?? DefaultSizeAtBoundary(items, result, j));
                 items = table.Items;
             }
 
@@ -98,6 +101,28 @@ internal static class ClassSpaceLocator
         {
             AssignClassSpace(table, result, best, bytes);
         }
+    }
+
+    /// <summary>
+    /// Without hsperfdata (a dump) the class space's size is unknown, and the run of reservation pieces behind the
+    /// archive can go on into the Java heap: the archive is placed at a random address (JDK 21+ relocates it by
+    /// default), and when the class space ends where the heap begins their pieces have the same shape. The default
+    /// size ends the run where a mapping starts exactly there; a run ending earlier, or a class space of another size
+    /// with no boundary at 1 GiB, is taken whole as before.
+    /// </summary>
+    private static ulong? DefaultSizeAtBoundary(ReadOnlySpan<Mapping> items, Classification result, int first)
+    {
+        ulong stop = items[first].Start + DefaultClassSpaceBytes;
+        int end = AnonymousRun.End(items, result, first, static m => MetaspaceLocator.IsMetaspacePiece(m));
+        for (int i = first + 1; i < end; i++)
+        {
+            if (items[i].Start == stop)
+            {
+                return DefaultClassSpaceBytes;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The class space from <paramref name="first"/>: its metaspace pieces, up to <paramref name="bytes"/> when known (a mapping crossing that end is split there).</summary>
