@@ -3,23 +3,26 @@ using MapsExporter.Core.Proc;
 namespace MapsExporter.Core.Cgroups;
 
 /// <summary>
-/// Places processes in their cgroups: /proc/PID/cgroup each time (a process can be moved), each memory cgroup's
-/// files once per scan (<see cref="BeginScan"/>) however many processes it holds. Never throws for a cgroup that
-/// cannot be read: the placement has what could be filled and the problem is returned to be counted (reason
-/// <c>cgroup</c>). Nothing comes from a process's environment. Not thread-safe: one per scanning loop.
+/// Places processes in their cgroups: where a process lives from /proc/PID/cgroup (<see cref="Locate"/>, which the
+/// caller keeps between scans and refreshes as it likes: a process is seldom moved), each memory cgroup's files once
+/// per scan (<see cref="BeginScan"/>) however many processes it holds (<see cref="Read(CgroupLocation, out string?)"/>).
+/// Never throws for a cgroup that cannot be read: the placement has what could be filled and the problem is returned to
+/// be counted (reason <c>cgroup</c>). Nothing comes from a process's environment. Not thread-safe: one per scanning loop.
 /// </summary>
 public sealed class ProcessCgroupReader
 {
     private const int MaxHostnameLength = 253;
-    private readonly ProcFs _procFs;
+    private readonly ProcessFiles _files;
     private readonly CgroupFs _cgroupFs;
     private readonly Dictionary<(string, bool), (CgroupMemory Memory, string? Problem)> _scanCache = new();
     private readonly List<string> _problems = [];
     private string? _referenceUts;
 
-    public ProcessCgroupReader(ProcFs procFs, CgroupFs cgroupFs)
+    /// <param name="files">The scan's reads of /proc (the process's cgroup file is read through it).</param>
+    /// <param name="cgroupFs">Where the cgroups are read.</param>
+    public ProcessCgroupReader(ProcessFiles files, CgroupFs cgroupFs)
     {
-        _procFs = procFs;
+        _files = files;
         _cgroupFs = cgroupFs;
     }
 
@@ -32,67 +35,76 @@ public sealed class ProcessCgroupReader
         _referenceUts = null;
     }
 
+    /// <summary>The process's placement with this scan's memory figures: <see cref="Locate"/> then <see cref="Read(CgroupLocation, out string?)"/>.</summary>
+    public CgroupPlacement Read(int pid, out string? problem) => Read(Locate(pid), out problem);
+
     /// <summary>
-    /// The process's placement; <paramref name="problem"/> says what could not be read or parsed (null: nothing).
-    /// Throws <see cref="ProcessReadException"/> (vanished) only when /proc/PID/cgroup itself is gone: the process is.
+    /// Where the process lives, from /proc/PID/cgroup: its cgroup, identity and pod, and its memory cgroup's directory
+    /// (the problem, if any, inside). Throws <see cref="ProcessReadException"/> (vanished) only when /proc/PID/cgroup
+    /// itself is gone: the process is.
     /// </summary>
-    public CgroupPlacement Read(int pid, out string? problem)
+    public CgroupLocation Locate(int pid)
     {
-        problem = null;
-        string source = _procFs.PidPath(pid, "cgroup");
+        string source = _files.ProcFs.PidPath(pid, "cgroup");
         ProcCgroup cgroup;
         try
         {
-            cgroup = ProcCgroupParser.Parse(File.ReadAllText(source), source);
+            cgroup = ProcCgroupParser.Parse(System.Text.Encoding.UTF8.GetString(_files.Read(pid, "cgroup")), source);
         }
-        catch (Exception e) when (ProcReadErrors.IsReadFailure(e))
+        catch (ProcessReadException failure) when (failure.Reason != ReadFailure.Vanished)
         {
-            ProcessReadException failure = ProcReadErrors.Translate(pid, source, e);
-            if (failure.Reason != ReadFailure.Vanished)
-            {
-                problem = failure.Message;
-                return CgroupPlacement.Unknown;
-            }
-
+            return CgroupLocation.Unplaced(failure.Message);
+        }
+        catch (ProcessReadException) when (Directory.Exists(_files.ProcFs.PidDirectory(pid)))
+        {
             // No file with the process's directory still there: a kernel without cgroups (or a capture without the
-            // file), where there is nothing to place; without the directory, the process is gone.
-            return Directory.Exists(_procFs.PidDirectory(pid)) ? CgroupPlacement.Unknown : throw failure;
+            // file), where there is nothing to place; without the directory, the process is gone (thrown on).
+            return CgroupLocation.Unplaced(null);
         }
         catch (Parsing.ProcParseException e)
         {
-            problem = e.Message;
-            return CgroupPlacement.Unknown;
+            return CgroupLocation.Unplaced(e.Message);
         }
 
         CgroupIdentity identity = CgroupIdentity.FromPath(cgroup.IdentityPath);
-        if (identity.UnknownRuntime)
-        {
-            problem = $"{source}: {cgroup.IdentityPath}: a container id under an engine this does not know";
-        }
-
+        string? problem = identity.UnknownRuntime ? $"{source}: {cgroup.IdentityPath}: a container id under an engine this does not know" : null;
         string pod = identity.PodUid.Length > 0 ? PodHostname(pid) : "";
         if (cgroup.MemoryPath is not { } memoryPath)
         {
-            problem ??= $"{source}: no memory cgroup (no v1 memory line, no v2 line)";
-            return new CgroupPlacement("", identity, pod, null);
+            return new CgroupLocation(new CgroupPlacement("", identity, pod, null), null, false, problem ?? $"{source}: no memory cgroup (no v1 memory line, no v2 line)");
         }
 
         if (_cgroupFs.Absolute(memoryPath) is not { } absolute)
         {
-            problem ??= $"{source}: {memoryPath} is relative to a cgroup namespace whose root was not found in {_cgroupFs.Root}";
-            return new CgroupPlacement(memoryPath, identity, pod, null);
+            return new CgroupLocation(new CgroupPlacement(memoryPath, identity, pod, null), null, false,
+                problem ?? $"{source}: {memoryPath} is relative to a cgroup namespace whose root was not found in {_cgroupFs.Root}");
         }
 
-        if (!_scanCache.TryGetValue((absolute, cgroup.MemoryIsV1), out var read))
+        return new CgroupLocation(new CgroupPlacement(absolute, identity, pod, null), absolute, cgroup.MemoryIsV1, problem);
+    }
+
+    /// <summary>
+    /// The placement at <paramref name="location"/> with its memory cgroup's figures of this scan; <paramref name="problem"/>
+    /// says what could not be read or parsed (null: nothing).
+    /// </summary>
+    public CgroupPlacement Read(CgroupLocation location, out string? problem)
+    {
+        problem = location.Problem;
+        if (location.MemoryDirectory is not { } directory)
+        {
+            return location.Placement;
+        }
+
+        if (!_scanCache.TryGetValue((directory, location.MemoryIsV1), out var read))
         {
             _problems.Clear();
-            CgroupMemory memory = CgroupMemoryReader.Read(_cgroupFs, absolute, cgroup.MemoryIsV1, _problems);
+            CgroupMemory memory = CgroupMemoryReader.Read(_cgroupFs, directory, location.MemoryIsV1, _problems);
             read = (memory, _problems.Count == 0 ? null : string.Join("; ", _problems));
-            _scanCache[(absolute, cgroup.MemoryIsV1)] = read;
+            _scanCache[(directory, location.MemoryIsV1)] = read;
         }
 
         problem ??= read.Problem;
-        return new CgroupPlacement(absolute, identity, pod, read.Memory);
+        return location.Placement with { Memory = read.Memory };
     }
 
     /// <summary>
@@ -102,9 +114,9 @@ public sealed class ProcessCgroupReader
     /// </summary>
     private string PodHostname(int pid)
     {
-        string? own = ReadLink(_procFs.PidPath(pid, "ns/uts"));
+        string? own = ReadLink(_files.ProcFs.PidPath(pid, "ns/uts"));
         // The host's UTS namespace is PID 1's (hostPID); where that link is refused, ours stands in for it.
-        _referenceUts ??= ReadLink(_procFs.HostPath("1/ns/uts")) ?? ReadLink(_procFs.HostPath("self/ns/uts")) ?? "";
+        _referenceUts ??= ReadLink(_files.ProcFs.HostPath("1/ns/uts")) ?? ReadLink(_files.ProcFs.HostPath("self/ns/uts")) ?? "";
         if (own is null || own == _referenceUts)
         {
             return "";
@@ -112,7 +124,7 @@ public sealed class ProcessCgroupReader
 
         try
         {
-            string name = File.ReadAllText(_procFs.PidPath(pid, "root/etc/hostname")).Trim();
+            string name = File.ReadAllText(_files.ProcFs.PidPath(pid, "root/etc/hostname")).Trim();
             return name.Length <= MaxHostnameLength && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_') ? name : "";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

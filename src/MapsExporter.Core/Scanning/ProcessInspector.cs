@@ -34,7 +34,7 @@ public sealed class ProcessInspector : IDisposable
     /// <param name="time">The clock of fresh states' chunk-probe re-checks and of resident read times.</param>
     /// <param name="cgroupFs">Where the cgroups are read (null: /sys/fs/cgroup).</param>
     public ProcessInspector(ProcFs procFs, TimeProvider? time = null, CgroupFs? cgroupFs = null)
-        : this(new ProcessFiles(procFs), time, new ProcessCgroupReader(procFs, cgroupFs ?? new CgroupFs()))
+        : this(new ProcessFiles(procFs), time, cgroupFs)
     {
         _ownsFiles = true;
     }
@@ -47,7 +47,12 @@ public sealed class ProcessInspector : IDisposable
     {
         _files = files;
         _time = time ?? TimeProvider.System;
-        _cgroups = cgroups ?? new ProcessCgroupReader(files.ProcFs, new CgroupFs());
+        _cgroups = cgroups ?? new ProcessCgroupReader(files, new CgroupFs());
+    }
+
+    private ProcessInspector(ProcessFiles files, TimeProvider? time, CgroupFs? cgroupFs)
+        : this(files, time, new ProcessCgroupReader(files, cgroupFs ?? new CgroupFs()))
+    {
     }
 
     /// <summary>Cheap test for a JVM: reads maps (no page-table walk, unlike smaps) and looks for libjvm.so.</summary>
@@ -173,7 +178,14 @@ public sealed class ProcessInspector : IDisposable
         }
 
         string app = ResolveApp(pid, isJvm, perfData, stat, state);
-        CgroupPlacement cgroup = _cgroups.Read(pid, out string? cgroupProblem);
+        // A process is seldom moved to another cgroup: where it lives is read again with its resident figures (smaps at
+        // most once a smaps interval) or with each maps-only read; its cgroup's figures every scan.
+        if (state.Cgroup is null || mode is ScanMode.Smaps or ScanMode.Rollup or ScanMode.Maps)
+        {
+            state.Cgroup = _cgroups.Locate(pid);
+        }
+
+        CgroupPlacement cgroup = _cgroups.Read(state.Cgroup, out string? cgroupProblem);
         string? version = isJvm ? state.JvmVersion ??= JvmVersionResolver.Resolve(_files.ProcFs, pid, _table) ?? "unknown" : null;
 
         // The PID may have been reused while we read: the start time tells. A process that exited while its smaps was

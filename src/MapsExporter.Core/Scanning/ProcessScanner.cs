@@ -33,7 +33,7 @@ public sealed class ProcessScanner : IDisposable
         _useSmaps = useSmaps;
         _time = time ?? TimeProvider.System;
         _files = new ProcessFiles(procFs);
-        _cgroups = new ProcessCgroupReader(procFs, cgroupFs ?? new CgroupFs());
+        _cgroups = new ProcessCgroupReader(_files, cgroupFs ?? new CgroupFs());
         _inspector = new ProcessInspector(_files, _time, _cgroups);
         _cost = new ScanCostControl(cost, _time);
         _states = new ProcessStates(_time);

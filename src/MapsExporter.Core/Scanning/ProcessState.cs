@@ -63,6 +63,9 @@ public sealed class ProcessState
 
     internal TimeSpan? PagemapCost { get; set; }
 
+    /// <summary>Where the process lives as its /proc/PID/cgroup last said (<see cref="ProcessInspector"/> says when it is read again).</summary>
+    internal Cgroups.CgroupLocation? Cgroup { get; set; }
+
     /// <summary>Thread names and stack pointers from earlier exact inspections (made on first use: most processes a scan keeps are not reported).</summary>
     public ThreadStateCache Threads => _threads ??= new ThreadStateCache();
 

@@ -138,7 +138,8 @@ public sealed partial class LiveCgroupTests
         using Process resident = StartIn(TestCgroups.Procs(service), "/bin/sleep", "300");
         try
         {
-            var reader = new ProcessCgroupReader(new ProcFs(), new CgroupFs());
+            using var files = new ProcessFiles(new ProcFs());
+            var reader = new ProcessCgroupReader(files, new CgroupFs());
             using var publisher = new MetricsPublisher();
             await PublishAndCheck(reader, publisher, resident.Id, service, expectedKills: 0);
 
@@ -165,7 +166,8 @@ public sealed partial class LiveCgroupTests
         using Process inService = StartInNamespaces(TestCgroups.Procs(service), "not-a-pod");
         try
         {
-            var reader = new ProcessCgroupReader(new ProcFs(), new CgroupFs());
+            using var files = new ProcessFiles(new ProcFs());
+            var reader = new ProcessCgroupReader(files, new CgroupFs());
             reader.BeginScan();
             Assert.Equal("shop-7d9f8c6b5-x2x4q", reader.Read(inPod.Id, out string? problem).Pod);
             Assert.Null(problem);

@@ -95,7 +95,8 @@ public sealed class CgroupMemoryReaderTests : IDisposable
                 File.WriteAllText(Path.Combine(proc, pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cgroup"), $"0::{Container}\n");
             }
 
-            var reader = new ProcessCgroupReader(new ProcFs(proc), new CgroupFs(_root));
+            using var files = new ProcessFiles(new ProcFs(proc));
+            var reader = new ProcessCgroupReader(files, new CgroupFs(_root));
             reader.BeginScan();
             CgroupPlacement first = reader.Read(10, out string? problem);
             Assert.Null(problem);
