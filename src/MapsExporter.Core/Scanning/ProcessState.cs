@@ -67,7 +67,7 @@ public sealed class ProcessState
     internal Cgroups.CgroupLocation? Cgroup { get; set; }
 
     /// <summary>Thread names and stack pointers from earlier exact inspections (made on first use: most processes a scan keeps are not reported).</summary>
-    public ThreadStateCache Threads => _threads ??= new ThreadStateCache();
+    public ThreadStateCache Threads => _threads ??= new ThreadStateCache(_time);
 
     /// <summary>What earlier exact inspections found behind leftover VMAs (made on first use).</summary>
     public ChunkProbes ChunkProbes => _chunkProbes ??= new ChunkProbes(_time);

@@ -191,15 +191,6 @@ public sealed class ChunkProbeCacheTests
     }
 
     /// <summary>A clock the test moves.</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        private long _timestamp = Stopwatch.GetTimestamp();
-
-        public override long GetTimestamp() => _timestamp;
-
-        public void Advance(TimeSpan by) => _timestamp += (long)(by.TotalSeconds * TimestampFrequency);
-    }
-
     private sealed class ChunksProgram : IDisposable
     {
         /// <summary>What one 256 KiB malloc maps: the request, its 16-byte header, rounded up to pages.</summary>

@@ -6,6 +6,7 @@ using MapsExporter.Core.Parsing.Maps;
 using MapsExporter.Core.Proc;
 using MapsExporter.Core.Reporting;
 using MapsExporter.Core.Scanning;
+using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Core;
 
@@ -56,7 +57,8 @@ public sealed class ThreadStateCacheTests
     public void New_threads_are_sampled_exited_ones_dropped_and_a_warm_inspection_reads_nothing()
     {
         using var program = ThreadProgram.Start();
-        using var inspector = new Scope();
+        var clock = new ManualClock();
+        using var inspector = new Scope(clock);
         inspector.Inspect(program.Pid, exact: true);
         Assert.Equal(1, inspector.Threads(program.Pid).ThreadCount);
 
@@ -67,10 +69,12 @@ public sealed class ThreadStateCacheTests
         Assert.True(inspector.Threads(program.Pid).LastReads.Comm >= 1, "the new thread's name is read");
 
         // Blocked threads have a known stack pointer: warm inspections read no syscall at all, and each thread's name
-        // once in any NameRefreshInspections of them (the refreshes are spread by TID, so which inspection varies).
+        // once in any NameRefreshInspections of them spread over NameRefreshInterval (the refreshes are spread by TID,
+        // so which inspection varies).
         int names = 0;
         for (int i = 0; i < ThreadStateCache.NameRefreshInspections; i++)
         {
+            clock.Advance(ThreadStateCache.NameRefreshInterval / ThreadStateCache.NameRefreshInspections);
             inspector.Inspect(program.Pid, exact: true);
             Assert.Equal(0, inspector.Threads(program.Pid).LastReads.Syscall);
             names += inspector.Threads(program.Pid).LastReads.Comm;
@@ -95,19 +99,30 @@ public sealed class ThreadStateCacheTests
     public void A_renamed_thread_shows_its_new_name_within_the_refresh_bound()
     {
         using var program = ThreadProgram.Start();
-        using var inspector = new Scope();
+        var clock = new ManualClock();
+        using var inspector = new Scope(clock);
         program.StartThread(2);
         inspector.Inspect(program.Pid, exact: true);
         Assert.Contains(inspector.LastReport!.ThreadGroups.Keys, g => g.StartsWith("worker-", StringComparison.Ordinal));
         program.Rename(2, "renamed");
+
+        // Scans quicker than the interval: many inspections within it read no name again.
+        for (int i = 0; i < 3 * ThreadStateCache.NameRefreshInspections; i++)
+        {
+            inspector.Inspect(program.Pid, exact: true);
+            Assert.Equal(0, inspector.Threads(program.Pid).LastReads.Comm);
+        }
+
+        Assert.False(inspector.LastReport!.ThreadGroups.ContainsKey("renamed"));
         bool seen = false;
         for (int i = 0; i < ThreadStateCache.NameRefreshInspections && !seen; i++)
         {
+            clock.Advance(ThreadStateCache.NameRefreshInterval / ThreadStateCache.NameRefreshInspections);
             inspector.Inspect(program.Pid, exact: true);
             seen = inspector.LastReport!.ThreadGroups.ContainsKey("renamed");
         }
 
-        Assert.True(seen, $"the new name was not read within {ThreadStateCache.NameRefreshInspections} inspections");
+        Assert.True(seen, $"the new name was not read within {ThreadStateCache.NameRefreshInspections} inspections over {ThreadStateCache.NameRefreshInterval}");
     }
 
     [Fact]
@@ -178,11 +193,11 @@ public sealed class ThreadStateCacheTests
     }
 
     /// <summary>An inspector and the process states a scan would keep, to inspect the same processes again and again.</summary>
-    private sealed class Scope : IDisposable
+    private sealed class Scope(TimeProvider? time = null) : IDisposable
     {
-        private readonly ProcessInspector _inspector = new(new ProcFs());
+        private readonly ProcessInspector _inspector = new(new ProcFs(), time);
 
-        public ProcessStates States { get; } = new();
+        public ProcessStates States { get; } = new(time);
 
         public MemoryReport? LastReport { get; private set; }
 

@@ -14,9 +14,10 @@ namespace MapsExporter.Core.Classifying.Native;
 /// known stack pointer no longer lies inside a mapping of the current table. A live thread's stack never moves (glibc
 /// reuses a freed stack only for a new thread, which has a new TID), so a known one stays right.</item>
 /// <item><c>comm</c> is read when a thread is first seen, and again once its name has been cached for
-/// <see cref="NameRefreshInspections"/> inspections of its process (HotSpot and applications rename threads after
-/// they start): a new name shows within that many inspections, 8 scans (2 minutes at the default 15 s interval).
-/// The refreshes are spread over the inspections by TID, not all at once.</item>
+/// <see cref="NameRefreshInspections"/> inspections of its process and <see cref="NameRefreshInterval"/> (HotSpot and
+/// applications rename threads after they start): a new name shows within 8 scans or 2 minutes, whichever is later
+/// (the same at the default 15 s interval; at 1 s scans 100 JVM threads cost one comm read a second, not 12). The
+/// refreshes are spread over the inspections by TID, not all at once.</item>
 /// <item>Threads gone from <c>task/</c> are dropped at each inspection.</item>
 /// </list>
 /// </summary>
@@ -25,9 +26,20 @@ public sealed class ThreadStateCache
     /// <summary>A cached thread name is read again after this many inspections of its process.</summary>
     public const int NameRefreshInspections = 8;
 
+    /// <summary>A cached thread name is read again no sooner than this after it was read.</summary>
+    public static readonly TimeSpan NameRefreshInterval = TimeSpan.FromMinutes(2);
+
+    private readonly TimeProvider _time;
+
     private readonly Dictionary<int, ThreadState> _threads = [];
     private readonly List<int> _tids = [];
     private int _inspections;
+
+    /// <param name="time">The clock of the name refreshes (tests pass one they move).</param>
+    public ThreadStateCache(TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+    }
 
     /// <summary>Threads held (for tests and bounds).</summary>
     public int ThreadCount => _threads.Count;
@@ -47,12 +59,14 @@ public sealed class ThreadStateCache
         string taskDirectory = procFs.PidPath(pid, "task");
         ProcFs.ListTasks(taskDirectory, _tids);
         int comms = 0, syscalls = 0;
+        long now = _time.GetTimestamp();
+        long refreshTicks = (long)(NameRefreshInterval.TotalSeconds * _time.TimestampFrequency);
         ReadOnlySpan<Mapping> mappings = table.Items;
         foreach (int tid in _tids)
         {
             _threads.TryGetValue(tid, out ThreadState state);
             bool known = state.Group is not null;
-            bool nameStale = !known || _inspections - state.NameRead >= NameRefreshInspections;
+            bool nameStale = !known || (_inspections - state.NameRead >= NameRefreshInspections && now - state.NameReadAt >= refreshTicks);
             bool spStale = !known || state.StackPointer == 0 || Classification.IndexOf(mappings, state.StackPointer) < 0;
             if (nameStale || spStale)
             {
@@ -64,6 +78,7 @@ public sealed class ThreadStateCache
                         state.Group = ThreadGroupName.Fold(reader.ReadAll($"{task}/comm").TrimEnd((byte)'\n'));
                         // Spread the refreshes: a thread first seen is due again after 1 to N inspections, then every N.
                         state.NameRead = known ? _inspections : _inspections - (tid % NameRefreshInspections);
+                        state.NameReadAt = known ? now : now - (refreshTicks / NameRefreshInspections * (tid % NameRefreshInspections));
                         comms++;
                     }
 
@@ -120,6 +135,7 @@ public sealed class ThreadStateCache
         public string? Group;
         public ulong StackPointer;
         public int NameRead;
+        public long NameReadAt;
         public int Inspection;
     }
 }
