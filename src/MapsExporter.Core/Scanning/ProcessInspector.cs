@@ -133,6 +133,9 @@ public sealed class ProcessInspector : IDisposable
             throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} has no memory map (a kernel thread, or it exited)");
         }
 
+        // A stop asked for while a huge smaps was read and parsed need not wait for its classification.
+        _files.Cancellation.ThrowIfCancellationRequested();
+
         bool isJvm = JvmDetector.MapsLibJvm(_table);
         HsPerfData? perfData = null;
         string? exactUnavailable = null;
@@ -163,6 +166,8 @@ public sealed class ProcessInspector : IDisposable
         {
             RegionClassifier.Classify(_table, _classification);
         }
+
+        _files.Cancellation.ThrowIfCancellationRequested();
 
         // Pagemap mode: its assumptions are checked on the classified table; where they fail, smaps instead (counted).
         string? pagemapUnsuitable = PagemapResident.Unsuitable(_table, _classification);

@@ -5,11 +5,13 @@ using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Reliability;
 
-/// <summary>100,000 mappings, control characters in names, a 1 MiB line: bounded memory and time, escaped output.</summary>
+/// <summary>100,000 mappings, control characters in names, a 1 MiB line: bounded memory and time, escaped output, a prompt stop.</summary>
 public sealed class ResourceBoundsTests
 {
+    private static int ScanEnds(string log) => System.Text.RegularExpressions.Regex.Count(log, @"Scan \d+ took");
+
     [Fact]
-    public async Task A_process_with_100000_mappings_and_control_characters_in_its_names_is_bounded_and_escaped()
+    public async Task A_process_with_100000_mappings_and_control_characters_in_its_names_is_bounded_escaped_and_sigterm_mid_read_stops_within_a_second()
     {
         // vm.max_map_count is 65530 by default: raise it for this process (root), and put it back.
         string limitFile = "/proc/sys/vm/max_map_count";
@@ -49,6 +51,20 @@ public sealed class ResourceBoundsTests
             }
 
             exporter.AssertNoExceptions();
+
+            // SIGTERM while the daemon reads that smaps (~0.3 s of the kernel's walk and more to parse and classify,
+            // every 100 ms): it exits 0 within a second, abandoning the read.
+            using Exporter busy = await Exporter.StartAsync(["--scan.interval=100ms", "--scan.smaps-interval=0s", "--selection.include-native=mapsbomb.*", "--log.level=debug"]);
+            await Poll.UntilAsync(() => Task.FromResult(ScanEnds(busy.Output)), c => c >= 2, TimeSpan.FromSeconds(60), "two scans");
+            int ended = ScanEnds(busy.Output);
+            await Poll.UntilAsync(() => Task.FromResult(ScanEnds(busy.Output)), c => c > ended, TimeSpan.FromSeconds(60), "another scan");
+            // The next scan starts 100 ms after; its read of the 60 MB smaps takes longer than the 150 ms more.
+            await Task.Delay(250);
+            var (exit, took) = busy.Terminate();
+            Assert.Equal(0, exit);
+            Assert.True(took < TimeSpan.FromSeconds(1), $"stopping took {took.TotalMilliseconds:F0} ms");
+            Assert.Contains("stopped after", busy.Output, StringComparison.Ordinal);
+            busy.AssertNoExceptions();
         }
         finally
         {
