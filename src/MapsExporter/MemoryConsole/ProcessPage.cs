@@ -54,7 +54,7 @@ internal static class ProcessPage
             """);
         string where = ProcessPlace.Describe(report);
         html.Append(CultureInfo.InvariantCulture,
-            $"<p id=\"summary\">{(where.Length > 0 ? Encode("Lives in " + where) + "; " : "")}last scan {Clock(scanned)} (read by {Encode(sample.Mode.ToString().ToLowerInvariant())}); "
+            $"<p id=\"summary\">{(where.Length > 0 ? Encode("Lives in " + where) + "; " : "")}last scan {Clock(scanned)} (read by {sample.Mode.Id()}); "
             + $"{history.Rows} scans over the last {Encode(FormatWindow(history.Window))}, first seen {Clock(DateTimeOffset.FromUnixTimeMilliseconds(history.First[HistoryColumns.Time]))}.</p>\n");
 
         html.Append("<h2>Resident bytes by category over the window</h2>\n");

@@ -31,6 +31,6 @@ internal static class Sparkline
 
         string title = $"resident total over the window: {LandingPage.Bytes(known[0])} then {LandingPage.Bytes(known[^1])} ({known.Length} scans; lowest {LandingPage.Bytes(min)}, highest {LandingPage.Bytes(max)})";
         return string.Create(CultureInfo.InvariantCulture,
-            $"<svg class=\"spark\" data-pid=\"{pid}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\"><title>{title}</title><polyline fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\" points=\"{points.ToString().TrimEnd()}\"/></svg>");
+            $"<svg class=\"spark\" data-pid=\"{pid}\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\"><title>{title}</title><polyline fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\" points=\"{points.ToString().TrimEnd()}\"/></svg>");
     }
 }

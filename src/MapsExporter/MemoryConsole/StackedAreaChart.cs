@@ -50,7 +50,7 @@ internal static class StackedAreaChart
 
         var svg = new StringBuilder(16384);
         svg.Append(CultureInfo.InvariantCulture,
-            $"<svg id=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" role=\"img\" aria-label=\"resident bytes by category over the window\">\n");
+            $"<svg id=\"chart\" width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" role=\"img\" aria-label=\"resident bytes by category over the window\">\n");
         AppendAxes(svg, top, t0, t1, Y);
         var bases = new double[points];
         var labels = new List<(double Y, double BandY, string Text, string Category)>();

@@ -113,4 +113,28 @@ public sealed class DiffCommandTests
         Assert.StartsWith("mapsexporter: error: ", lines[0], StringComparison.Ordinal);
         Assert.Contains(message, lines[0], StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_saved_report_against_the_same_live_jvm_after_its_direct_buffers_grew_shows_malloc_mmap_first()
+    {
+        // 1 MiB direct buffers, one every 250 ms, 40 of them: glibc mmaps each.
+        using JavaWorkload jvm = JavaWorkload.Start(RepoPaths.Jdk17, ["-Xmx128m"], 2, ["--grow-direct=40"]);
+        string pid = jvm.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string saved = Path.Combine(Directory.CreateTempSubdirectory("mapsexporter-diff-").FullName, "before.json");
+        var (code, stdout, stderr) = ReportCommandTests.Run("report", pid, "--format", "json");
+        Assert.True(code == 0, stderr);
+        File.WriteAllText(saved, stdout);
+        Thread.Sleep(TimeSpan.FromSeconds(12));
+
+        (code, stdout, stderr) = ReportCommandTests.Run("diff", saved, pid, "--format", "json");
+        Assert.True(code == 0, stderr);
+        using var diff = JsonDocument.Parse(stdout);
+        Assert.Equal("live", diff.RootElement.GetProperty("after").GetProperty("kind").GetString());
+        JsonElement first = diff.RootElement.GetProperty("categories")[0];
+        Assert.Equal("malloc_mmap", first.GetProperty("category").GetString());
+        Assert.True(first.GetProperty("resident_bytes").GetProperty("change").GetInt64() >= 30L << 20, first.ToString());
+        // Both sides count their mappings (adjacent buffers' mmaps may merge into one VMA, so not one each) and threads.
+        Assert.Equal(JsonValueKind.Number, diff.RootElement.GetProperty("figures").GetProperty("mappings").GetProperty("change").ValueKind);
+        Assert.Equal(JsonValueKind.Number, diff.RootElement.GetProperty("figures").GetProperty("threads").GetProperty("change").ValueKind);
+    }
 }

@@ -112,9 +112,11 @@ public sealed partial class ConsoleBrowserTests
         }
     }
 
-    /// <summary>No src or href to anything but this daemon: no external script, style, font or image.</summary>
+    /// <summary>No src or href to anything but this daemon (no external script, style, font or image), no other URL at all.</summary>
     private static void AssertNothingFromElsewhere(string dom, Uri daemon)
     {
+        Assert.DoesNotContain("https://", dom, StringComparison.Ordinal);
+        Assert.DoesNotContain("http://", dom.Replace(daemon.GetLeftPart(UriPartial.Authority), "", StringComparison.Ordinal), StringComparison.Ordinal);
         foreach (Match link in Regex.Matches(dom, "(?:src|href)=\"([^\"]*)\""))
         {
             string target = link.Groups[1].Value;
