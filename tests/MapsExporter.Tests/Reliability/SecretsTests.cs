@@ -22,7 +22,7 @@ public sealed class SecretsTests
         using (Exporter exporter = await Exporter.StartAsync(["--scan.interval=200ms", "--log.level=debug", "--selection.include-native=.*"]))
         {
             await exporter.WaitForAsync(s => s.AllPids().Contains(pid), "the JVM reported");
-            foreach (string path in new[] { "/metrics", "/", "/healthz", "/nonexistent" })
+            foreach (string path in new[] { "/metrics", "/", "/?sort=growth", "/healthz", "/nonexistent", $"/process/{pid}", "/api/v1/processes", $"/api/v1/processes/{pid}", $"/api/v1/processes/{pid}/history" })
             {
                 using HttpResponseMessage response = await exporter.Http.GetAsync(new Uri(path, UriKind.Relative));
                 outputs[path] = await response.Content.ReadAsStringAsync();
@@ -40,6 +40,16 @@ public sealed class SecretsTests
             outputs[$"report {format}"] = stdout + stderr;
         }
 
+        string saved = Path.Combine(Directory.CreateTempSubdirectory("mapsexporter-secrets-").FullName, "report.json");
+        File.WriteAllText(saved, ToolRunner.Run("dotnet", [DaemonProcess.Dll, "report", pid, "--format", "json"]).Stdout);
+        foreach (string format in new[] { "text", "json" })
+        {
+            var (code, stdout, stderr) = ToolRunner.Run("dotnet", [DaemonProcess.Dll, "diff", saved, pid, "--format", format]);
+            Assert.True(code == 0, stderr);
+            outputs[$"diff {format}"] = stdout + stderr;
+        }
+
+        Assert.Contains("Workload", outputs[$"/process/{pid}"], StringComparison.Ordinal);
         outputs["report json (log format json)"] = ToolRunner.Run("dotnet", [DaemonProcess.Dll, "report", pid, "--format", "json", "--header"]).Stdout;
         Assert.Contains(pid, outputs["/metrics"], StringComparison.Ordinal);
         foreach (var (name, text) in outputs)
