@@ -10,6 +10,9 @@ internal static class Sparkline
 {
     private const int Width = 120, Height = 24;
 
+    /// <summary>At most this many points (two a pixel would not show more): 200 processes' page stays small with a full hour.</summary>
+    private const int MaxPoints = 60;
+
     /// <summary>Empty when fewer than two known figures (nothing to draw yet).</summary>
     public static string Render(int pid, long[] totals)
     {
@@ -22,11 +25,14 @@ internal static class Sparkline
         long min = known.Min(), max = known.Max();
         double span = Math.Max(1, max - min);
         var points = new StringBuilder();
-        for (int i = 0; i < known.Length; i++)
+        int drawn = Math.Min(known.Length, MaxPoints);
+        for (int p = 0; p < drawn; p++)
         {
+            // Evenly spaced over the window, the first and the last always among them.
+            int i = (int)Math.Round(p * (known.Length - 1) / (double)(drawn - 1));
             double x = 1 + ((Width - 2) * i / (double)(known.Length - 1));
             double y = Height - 2 - ((Height - 4) * (known[i] - min) / span);
-            points.Append(CultureInfo.InvariantCulture, $"{x:F1},{y:F1} ");
+            points.Append(CultureInfo.InvariantCulture, $"{x:F0},{y:F1} ");
         }
 
         string title = $"resident total over the window: {LandingPage.Bytes(known[0])} then {LandingPage.Bytes(known[^1])} ({known.Length} scans; lowest {LandingPage.Bytes(min)}, highest {LandingPage.Bytes(max)})";

@@ -55,4 +55,17 @@ public sealed class ProcessPageTests
         Assert.Contains("The process could not be read just now.", html, StringComparison.Ordinal);
         Assert.Contains("<td data-value=\"\" title=\"java_heap: resident now (Rss summed over its regions, last scan)\">unknown</td>", html, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_sparkline_of_a_full_hour_draws_at_most_60_points_from_the_first_to_the_last()
+    {
+        long[] totals = [.. Enumerable.Range(0, 241).Select(i => 1000L + i)];
+        string svg = Sparkline.Render(42, totals);
+        string[] points = System.Text.RegularExpressions.Regex.Match(svg, "points=\"([^\"]*)\"").Groups[1].Value.Split(' ');
+        Assert.Equal(60, points.Length);
+        Assert.Equal("1,22.0", points[0]);
+        Assert.Equal("119,2.0", points[^1]);
+        Assert.Contains("1000 B then 1.2 KiB (241 scans", svg, StringComparison.Ordinal);
+        Assert.Empty(Sparkline.Render(42, [1000]));
+    }
 }
