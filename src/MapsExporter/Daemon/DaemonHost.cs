@@ -31,6 +31,7 @@ internal static class DaemonHost
         builder.Services.AddMetricsPublishing();
         builder.Services.AddScanning(builder.Configuration);
         WebApplication app = builder.Build();
+        app.UseDaemonRequestLogging(); // first: 401s and errors get their line too
         app.UseWebConfig();
         app.MapDaemonEndpoints();
         return app;

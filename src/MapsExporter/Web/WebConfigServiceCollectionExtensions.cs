@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace MapsExporter.Web;
@@ -18,6 +19,8 @@ internal static class WebConfigServiceCollectionExtensions
             return path.Length == 0 ? WebConfig.None : WebConfig.Load(path);
         });
         services.AddSingleton(provider => new BasicAuth(provider.GetRequiredService<WebConfig>().BasicAuthUsers));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<AuthFailureLog>();
         services.AddOptions<KestrelServerOptions>().Configure<WebConfig>((kestrel, config) =>
         {
             if (config.Tls is not { } tls)
@@ -71,6 +74,11 @@ internal static class WebConfigServiceCollectionExtensions
             {
                 await next(context);
                 return;
+            }
+
+            if (context.Request.Headers.Authorization.Count > 0)
+            {
+                context.RequestServices.GetRequiredService<AuthFailureLog>().Failed(context.Connection.RemoteIpAddress);
             }
 
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
