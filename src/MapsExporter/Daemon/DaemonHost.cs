@@ -3,6 +3,7 @@ using MapsExporter.Logging;
 using MapsExporter.Metrics;
 using MapsExporter.Scanning;
 using MapsExporter.Web;
+using Prometheus;
 
 namespace MapsExporter.Daemon;
 
@@ -31,6 +32,8 @@ internal static class DaemonHost
         builder.Services.AddMetricsPublishing();
         builder.Services.AddScanning(builder.Configuration);
         WebApplication app = builder.Build();
+        app.UseDaemonRequestLogging(); // first: 401s and errors get their line too
+        app.UseHttpMetrics(app.Services.GetRequiredService<HttpMetrics>().Configure); // and are counted
         app.UseWebConfig();
         app.MapDaemonEndpoints();
         return app;
