@@ -27,7 +27,9 @@ internal static class WebServiceCollectionExtensions
     /// <summary><c>/</c> (landing page), <c>/metrics</c> (the last scan) and <c>/healthz</c> (did the last scan succeed).</summary>
     public static WebApplication MapDaemonEndpoints(this WebApplication app)
     {
-        app.MapGet("/", (LatestScan latest) => Results.Content(LandingPage.Render(latest.Snapshot), "text/html; charset=utf-8"));
+        app.MapGet("/", (LatestScan latest, MemoryConsole.HistoryStore history, string? sort) => LandingPage.IsSort(sort)
+            ? Results.Content(LandingPage.Render(latest.Snapshot, history.ResidentTotals(), sort), "text/html; charset=utf-8")
+            : Results.Text($"sort must be size or growth, not '{sort}'\n", statusCode: StatusCodes.Status400BadRequest));
         app.MapGet("/metrics", MetricsEndpoint.WriteAsync);
         app.MapGet("/healthz", (LatestScan latest) => latest.Snapshot switch
         {
