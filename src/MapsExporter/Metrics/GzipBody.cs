@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.IO.Hashing;
 
 namespace MapsExporter.Metrics;
 
@@ -26,7 +27,10 @@ internal static class GzipBody
         Header.CopyTo(body, 0);
         scan.OpenDeflate.CopyTo(body, Header.Length);
         tailDeflate.GetBuffer().AsSpan(0, (int)tailDeflate.Length).CopyTo(body.AsSpan(Header.Length + scan.OpenDeflate.Length));
-        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(length - 8), Crc32.Append(scan.TextCrc, tail));
+        // The text's CRC, continued over the tail (a copy: scrapes run side by side).
+        Crc32 crc = scan.TextCrc.Clone();
+        crc.Append(tail);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(length - 8), crc.GetCurrentHashAsUInt32());
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(length - 4), (uint)(scan.Text.Length + tail.Length));
         return body;
     }

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.IO.Hashing;
 using Prometheus;
 
 namespace MapsExporter.Metrics;
@@ -27,7 +28,9 @@ internal sealed class ScrapeRenderer : IDisposable
             // with its own small part (the HTTP families) and ends it (GzipBody).
             deflate.Flush();
             byte[] open = _deflateBuffer.ToArray();
-            return new RenderedScrape(rendered, open, Crc32.Append(0, rendered));
+            var crc = new Crc32();
+            crc.Append(rendered);
+            return new RenderedScrape(rendered, open, crc);
         }
     }
 
@@ -42,4 +45,4 @@ internal sealed class ScrapeRenderer : IDisposable
 /// One scan's exposition text; its raw deflate data, flushed but not finished (<see cref="GzipBody"/> ends it); the
 /// CRC-32 of the text.
 /// </summary>
-internal sealed record RenderedScrape(byte[] Text, byte[] OpenDeflate, uint TextCrc);
+internal sealed record RenderedScrape(byte[] Text, byte[] OpenDeflate, Crc32 TextCrc);
