@@ -4,6 +4,7 @@ using MapsExporter.MemoryConsole;
 using MapsExporter.Metrics;
 using MapsExporter.Scanning;
 using MapsExporter.Web;
+using Prometheus;
 
 namespace MapsExporter.Daemon;
 
@@ -33,6 +34,8 @@ internal static class DaemonHost
         builder.Services.AddScanning(builder.Configuration);
         builder.Services.AddMemoryConsole();
         WebApplication app = builder.Build();
+        app.UseDaemonRequestLogging(); // first: 401s and errors get their line too
+        app.UseHttpMetrics(app.Services.GetRequiredService<HttpMetrics>().Configure); // and are counted
         app.UseWebConfig();
         app.MapDaemonEndpoints();
         app.MapMemoryConsole();
