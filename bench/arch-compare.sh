@@ -2,7 +2,8 @@
 # Two release binaries side by side, parse and whole scan in one run (issue 18: the x86-64 baseline binary against
 # one compiled for x86-64-v3):
 #   bash bench/arch-compare.sh BASE_BINARY [NEW_BINARY] [ROUNDS]
-# e.g. `OUT=/tmp/v3 bash deploy/publish.sh -p:IlcInstructionSet=x86-64-v3` then bash bench/arch-compare.sh /tmp/v3/mapsexporter
+# e.g. `OUT=/tmp/v3 AOT_BUILD_DIR=/tmp/v3-build ARCHS=x64 bash deploy/publish.sh -p:IlcInstructionSet=x86-64-v3`,
+# then bash bench/arch-compare.sh /tmp/v3/mapsexporter
 # Parse: `report` of saved smaps in one process, base then new alternating each round, user CPU seconds (GNU time):
 # every captured fixture 100 times (real JVMs' smaps, 4,000 dumps), and a native program's 30,000-mapping smaps 8
 # times (43 MB each). Whole scan: bench/daemon-compare.sh on 20 JVMs (CPU ms per scan of the daemon). As root.
