@@ -2,14 +2,14 @@
 # Builds and runs every MapsExporter benchmark on this machine and prints the figures docs/benchmarks.md records.
 # As root (smaps, /proc/PID/mem and task/*/syscall of the workloads). Takes about 12 minutes.
 #   bash bench/run.sh                 # everything
-#   bash bench/run.sh overhead scan   # some sections: machine overhead scan sidebyside footprint scrapes scale resident stall
+#   bash bench/run.sh overhead scan   # some sections: machine overhead scan sidebyside footprint scrapes scale resident stall history
 # Needs: .NET 10 SDK, gcc, OpenJDK 17 (javac), wrk, pmap (procps), perl, prometheus-process-exporter (Debian; optional,
 # compared side by side); the seed Perl tool in a snapshot at
 # $SEED_TOOL_REPO (default /work/.mirror/ewirch+javaJniMemUsage/repo: it is run from there, never copied here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SECTIONS=${*:-machine overhead scan sidebyside footprint scrapes scale resident stall}
+SECTIONS=${*:-machine overhead scan sidebyside footprint scrapes scale resident stall history}
 JDK=${JDK:-/usr/lib/jvm/java-17-openjdk-amd64}
 SEED_TOOL_REPO=${SEED_TOOL_REPO:-/work/.mirror/ewirch+javaJniMemUsage/repo}
 WORK=$(mktemp -d /tmp/mapsexporter-bench.XXXXXX)
@@ -283,4 +283,9 @@ if want stall; then
     printf '%-17s worst wait ms median %s max %s (all: %s; reader wall ms median %s)\n' "$k" "$(echo "$waits" | median)" \
       "$(echo "$waits" | tail -1)" "$(echo $waits)" "$(awk -v k="$k" '$1 == k { print $3 }' "$WORK/waits" | median)"
   done
+fi
+
+if want history; then
+  say "history: the memory console's HistoryStore, ${HISTORY_PROCESSES:-200} processes over a full ${HISTORY_WINDOW:-3600} s window at ${HISTORY_INTERVAL:-15} s scans, fed reports of the captured fixtures' smaps dumps"
+  dotnet "$BENCH_DLL" history tests/Fixtures "${HISTORY_PROCESSES:-200}" "${HISTORY_WINDOW:-3600}" "${HISTORY_INTERVAL:-15}"
 fi

@@ -13,6 +13,7 @@ return args.FirstOrDefault() switch
     "mallocstate" => MallocStateCost.Run(args[1..]),
     "resident" => ResidentCost.Run(args[1..]),
     "stall" => StallWindows.Run(args[1..]),
+    "history" => HistoryMemory.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -24,6 +25,6 @@ static int RunBdn(string[] rest)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bdn [BenchmarkDotNet args] | wholescan PID... | cpu PID... | parsefile SMAPS... | gentree DIR FIXTURE PROCESSES MAPPINGS | scale DIR COUNT... | mallocstate PID... | resident PID [ROUNDS [RANGES-FILE]] | stall PID ROUNDS");
+    Console.Error.WriteLine("usage: bdn [BenchmarkDotNet args] | wholescan PID... | cpu PID... | parsefile SMAPS... | gentree DIR FIXTURE PROCESSES MAPPINGS | scale DIR COUNT... | mallocstate PID... | resident PID [ROUNDS [RANGES-FILE]] | stall PID ROUNDS | history FIXTURES-DIR [PROCESSES [WINDOW-SECONDS [INTERVAL-SECONDS]]]");
     return 2;
 }

@@ -11,12 +11,13 @@ internal static class Program
         Usage:
           mapsexporter [flags]                                                       run the exporter (Prometheus /metrics)
           mapsexporter report <PID | dump>... [--format text|csv|json] [--header]   one-off report
+          mapsexporter diff BEFORE AFTER [--format text|json]                        what changed between two reports or dumps (AFTER: or a live PID)
           mapsexporter --help                                                        this text
           mapsexporter --version                                                     version, commit and .NET runtime
 
         Flags of the exporter (also appsettings.json, or environment MAPSEXPORTER__SECTION__KEY, e.g. MAPSEXPORTER__SCAN__INTERVAL=30s):
         {DaemonHost.Flags.Usage()}
-        Endpoints: / (this exporter), /metrics, /healthz (200 when the last scan succeeded).
+        Endpoints: / (this exporter), /metrics, /healthz (200 when the last scan succeeded), /process/PID, /api/v1/processes[/PID[/history]].
         Run 'mapsexporter report --help' for the report's options.
         """;
 
@@ -37,6 +38,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == "report")
         {
             return ReportCommand.Run(args[1..], Console.Out, Console.Error);
+        }
+
+        if (args.Length > 0 && args[0] == "diff")
+        {
+            return DiffCommand.Run(args[1..], Console.Out, Console.Error);
         }
 
         if (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal))

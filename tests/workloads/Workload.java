@@ -8,13 +8,15 @@ import java.util.zip.Inflater;
 /**
  * Test workload for MapsExporter.
  *
- * Usage: java [jvm flags] Workload THREADS [--native-churn] [--direct-buffers=N] [--heap-churn=MB]
+ * Usage: java [jvm flags] Workload THREADS [--native-churn] [--direct-buffers=N] [--grow-direct=N] [--heap-churn=MB]
  *
  * Starts THREADS daemon platform threads named "worker-N" that stay blocked (sleeping).
  * With --native-churn, up to 16 of them first compress/decompress real data with
  * java.util.zip.Deflater/Inflater (zlib mallocs in native code from each thread, so
  * glibc creates per-thread arenas) and keep their Deflater/Inflater alive.
  * With --direct-buffers=N, keeps N direct ByteBuffers of 1 MiB (malloc'ed, so each is its own mmap).
+ * With --grow-direct=N, after READY keeps one more 1 MiB direct ByteBuffer every 250 ms until N more are kept
+ * (malloc_mmap that grows while a test watches).
  * With --heap-churn=MB, allocates MB MiB in 64 KiB arrays, keeping every fourth, with a full collection after
  * each quarter: the collector moves live objects (ZGC touches heap pages through its other views).
  * Allocates some Java heap (about 32 MiB kept live), prints "READY" and blocks forever.
@@ -27,11 +29,14 @@ public class Workload {
         boolean nativeChurn = false;
         int directBuffers = 0;
         int heapChurnMb = 0;
+        int growDirect = 0;
         for (String a : args) {
             if (a.equals("--native-churn")) {
                 nativeChurn = true;
             } else if (a.startsWith("--direct-buffers=")) {
                 directBuffers = Integer.parseInt(a.substring("--direct-buffers=".length()));
+            } else if (a.startsWith("--grow-direct=")) {
+                growDirect = Integer.parseInt(a.substring("--grow-direct=".length()));
             } else if (a.startsWith("--heap-churn=")) {
                 heapChurnMb = Integer.parseInt(a.substring("--heap-churn=".length()));
             } else {
@@ -84,6 +89,15 @@ public class Workload {
 
         System.out.println("READY");
         System.out.flush();
+
+        for (int i = 0; i < growDirect; i++) {
+            Thread.sleep(250);
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(1 << 20);
+            for (int j = 0; j < buffer.capacity(); j += 4096) {
+                buffer.put(j, (byte) 1);
+            }
+            KEEP.add(buffer);
+        }
 
         Object lock = new Object();
         synchronized (lock) {

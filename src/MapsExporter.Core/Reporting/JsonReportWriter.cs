@@ -20,6 +20,7 @@ public static class JsonReportWriter
         json.WriteNumber("thread_stacks", report.ThreadStacks);
         json.WriteNumber("libc_arenas", report.LibcArenas);
         json.WriteNumber("libc_arena_heaps", report.LibcArenaHeaps);
+        json.WriteNumber("mappings", report.Mappings);
         // Here too for reports without a "malloc" object (dumps, unreadable memory).
         json.WriteString("allocator", report.Allocator.Id());
         json.WriteStartObject("categories");

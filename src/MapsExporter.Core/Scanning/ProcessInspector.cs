@@ -107,14 +107,20 @@ public sealed class ProcessInspector : IDisposable
     {
         try
         {
-            (ulong nowStartTicks, _, ulong virtualBytes) = _files.ParseOrThrow(pid, "stat", static (text, source) => ProcStatParser.ParseStartTimeThreadsAndSize(text, source));
-            return nowStartTicks != startTicks || virtualBytes == 0;
+            return IsGoneOrExiting(ReadIdentity(pid), startTicks);
         }
         catch (ProcessReadException e)
         {
             return e.Reason == ReadFailure.Vanished;
         }
     }
+
+    private (ulong StartTicks, int Threads, ulong VirtualBytes) ReadIdentity(int pid) =>
+        _files.ParseOrThrow(pid, "stat", static (text, source) => ProcStatParser.ParseStartTimeThreadsAndSize(text, source));
+
+    /// <summary>Another process under the PID (its start time), or this one exiting (its memory released: vsize 0).</summary>
+    private static bool IsGoneOrExiting((ulong StartTicks, int Threads, ulong VirtualBytes) now, ulong startTicks) =>
+        now.StartTicks != startTicks || now.VirtualBytes == 0;
 
     private InspectionResult Inspect(int pid, InspectRequest request, ProcStat stat, long started)
     {
@@ -197,15 +203,15 @@ public sealed class ProcessInspector : IDisposable
         // read keeps its stat (same start time) until it is reaped, but its memory is gone and the read ended early at
         // a record boundary, a well-formed but short list: vsize 0 tells. This second stat read checks the first one's
         // identity after everything else was read; without exact methods its num_threads is the thread count.
-        (ulong endStartTicks, int endThreads, ulong endVirtualBytes) = _files.ParseOrThrow(pid, "stat", static (text, source) => ProcStatParser.ParseStartTimeThreadsAndSize(text, source));
-        if (endStartTicks != stat.StartTicks || endVirtualBytes == 0)
+        (ulong StartTicks, int Threads, ulong VirtualBytes) end = ReadIdentity(pid);
+        if (IsGoneOrExiting(end, stat.StartTicks))
         {
             throw new ProcessReadException(ReadFailure.Vanished, $"process {pid} exited while it was read");
         }
 
         if (!request.Exact)
         {
-            threads = endThreads;
+            threads = end.Threads;
         }
 
         MemoryReport report = ReportBuilder.Build(_table, _classification, new ProcessIdentity(pid, app, isJvm, stat.StartTicks), source, threads, perfData, cgroup);

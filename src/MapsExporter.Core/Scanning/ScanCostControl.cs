@@ -36,6 +36,15 @@ public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvide
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     /// <summary>
+    /// How many times a pagemap read smaps must cost for <see cref="ResidentMode.Auto"/> to read pagemap every scan
+    /// (which costs more than the maps-only scans it replaces: 0.5 against 2.3 ms for a 128 MiB JVM). Measured
+    /// (docs/benchmarks.md): a pre-touched 1 GiB heap's smaps costs 5 times its pagemap read, 4 GiB 15 times, 8 GiB
+    /// 18 times; a 128 MiB JVM's about 2 times, where a threshold of 2 flipped 8 of 20 such JVMs to pagemap on a loaded
+    /// machine (wall-clock costs), each then costing 4 times as much a scan for figures smaps gives cheaply.
+    /// </summary>
+    public const int PagemapAdvantage = 4;
+
+    /// <summary>
     /// How to read the process now: <see cref="ScanMode.Maps"/> when smaps is off, <see cref="ScanMode.MapsCached"/>
     /// within the smaps interval of its last expensive read, <see cref="ScanMode.Rollup"/> above the Rss threshold
     /// (<paramref name="residentBytes"/>, cheap statm, is asked only then), else <see cref="ScanMode.Smaps"/>.
@@ -58,14 +67,14 @@ public sealed class ScanCostControl(ScanCostOptions? options = null, TimeProvide
     /// <summary>
     /// Between smaps reads, pagemap keeps the resident figures fresh where it can (<see cref="PagemapResident.Unsuitable"/>,
     /// as the last read found). <see cref="ResidentMode.Auto"/> uses it where the process's last smaps read cost at
-    /// least twice its last pagemap read (both measured; tried once to measure): a big heap of 4 KiB pages. Where
-    /// smaps is that cheap already (a small or THP-backed process), the scans between read maps only, as with smaps,
-    /// and the smaps read keeps giving Pss and per-arena figures.
+    /// least <see cref="PagemapAdvantage"/> times its last pagemap read (both measured; tried once to measure): a big
+    /// heap of 4 KiB pages. Where smaps is that cheap already (a small or THP-backed process), the scans between read
+    /// maps only, as with smaps, and the smaps read keeps giving Pss and per-arena figures.
     /// </summary>
     private bool UsePagemap(ProcessState state) => _options.Resident switch
     {
         ResidentMode.Pagemap => state.PagemapUnsuitable is null,
-        ResidentMode.Auto => state.PagemapUnsuitable is null && !(state.PagemapCost * 2 > state.SmapsCost),
+        ResidentMode.Auto => state.PagemapUnsuitable is null && !(state.PagemapCost * PagemapAdvantage > state.SmapsCost),
         _ => false,
     };
 

@@ -1,8 +1,10 @@
 using MapsExporter.Configuration;
 using MapsExporter.Logging;
+using MapsExporter.MemoryConsole;
 using MapsExporter.Metrics;
 using MapsExporter.Scanning;
 using MapsExporter.Web;
+using Prometheus;
 
 namespace MapsExporter.Daemon;
 
@@ -30,9 +32,13 @@ internal static class DaemonHost
         builder.Services.AddWeb(builder.Configuration);
         builder.Services.AddMetricsPublishing();
         builder.Services.AddScanning(builder.Configuration);
+        builder.Services.AddMemoryConsole();
         WebApplication app = builder.Build();
+        app.UseDaemonRequestLogging(); // first: 401s and errors get their line too
+        app.UseHttpMetrics(app.Services.GetRequiredService<HttpMetrics>().Configure); // and are counted
         app.UseWebConfig();
         app.MapDaemonEndpoints();
+        app.MapMemoryConsole();
         return app;
     }
 }

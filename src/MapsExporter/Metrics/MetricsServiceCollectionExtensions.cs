@@ -11,6 +11,7 @@ internal static class MetricsServiceCollectionExtensions
     public static IServiceCollection AddMetricsPublishing(this IServiceCollection services)
     {
         services.AddSingleton<MetricsPublisher>();
+        services.AddSingleton<HttpMetrics>();
         services.AddSingleton<LatestScan>();
         return services;
     }

@@ -1,10 +1,11 @@
 using System.IO.Compression;
+using System.IO.Hashing;
 using Prometheus;
 
 namespace MapsExporter.Metrics;
 
 /// <summary>
-/// Renders a registry as the text exposition format (0.0.4) and a gzip copy of it, once per scan. Not thread-safe:
+/// Renders a registry as the text exposition format (0.0.4), and its deflate copy, once per scan. Not thread-safe:
 /// the publisher calls it under its lock.
 /// </summary>
 internal sealed class ScrapeRenderer : IDisposable
@@ -12,28 +13,36 @@ internal sealed class ScrapeRenderer : IDisposable
     // Kept across scans: the exposition is a few hundred KB, and a new stream per scan grows through the large
     // object heap, which only a full collection frees.
     private readonly MemoryStream _textBuffer = new();
-    private readonly MemoryStream _gzipBuffer = new();
+    private readonly MemoryStream _deflateBuffer = new();
 
     public RenderedScrape Render(CollectorRegistry registry)
     {
         _textBuffer.SetLength(0);
         registry.CollectAndExportAsTextAsync(_textBuffer).GetAwaiter().GetResult();
         byte[] rendered = _textBuffer.ToArray();
-        _gzipBuffer.SetLength(0);
-        using (var gzip = new GZipStream(_gzipBuffer, CompressionLevel.Fastest, leaveOpen: true))
+        _deflateBuffer.SetLength(0);
+        using (var deflate = new DeflateStream(_deflateBuffer, CompressionLevel.Fastest, leaveOpen: true))
         {
-            gzip.Write(rendered);
+            deflate.Write(rendered);
+            // A sync flush ends the data on a byte boundary without a final block: each scrape continues the stream
+            // with its own small part (the HTTP families) and ends it (GzipBody).
+            deflate.Flush();
+            byte[] open = _deflateBuffer.ToArray();
+            var crc = new Crc32();
+            crc.Append(rendered);
+            return new RenderedScrape(rendered, open, crc);
         }
-
-        return new RenderedScrape(rendered, _gzipBuffer.ToArray());
     }
 
     public void Dispose()
     {
         _textBuffer.Dispose();
-        _gzipBuffer.Dispose();
+        _deflateBuffer.Dispose();
     }
 }
 
-/// <summary>One scan's exposition text, and a gzip copy for scrapers that accept it (Prometheus does).</summary>
-internal sealed record RenderedScrape(byte[] Text, byte[] Gzip);
+/// <summary>
+/// One scan's exposition text; its raw deflate data, flushed but not finished (<see cref="GzipBody"/> ends it); the
+/// CRC-32 of the text.
+/// </summary>
+internal sealed record RenderedScrape(byte[] Text, byte[] OpenDeflate, Crc32 TextCrc);

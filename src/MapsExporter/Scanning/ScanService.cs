@@ -22,10 +22,12 @@ internal sealed partial class ScanService : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<ScanService> _logger;
     private readonly FailureLogThrottle _throttle;
+    private readonly IScanObserver[] _observers;
     private long _scans;
 
-    public ScanService(IOptions<ScanOptions> options, ProcessScanner scanner, MetricsPublisher publisher, LatestScan latest, TimeProvider time, ILogger<ScanService> logger)
+    public ScanService(IOptions<ScanOptions> options, ProcessScanner scanner, MetricsPublisher publisher, LatestScan latest, TimeProvider time, ILogger<ScanService> logger, IEnumerable<IScanObserver>? observers = null)
     {
+        _observers = [.. observers ?? []];
         _options = options.Value;
         _scanner = scanner;
         _publisher = publisher;
@@ -80,6 +82,11 @@ internal sealed partial class ScanService : BackgroundService
 
         // sysfs is read here, not under the publisher's lock, which scrapes before the first scan wait for.
         _publisher.Publish(snapshot, HostCpus.Read(_options.SysFs));
+        foreach (IScanObserver observer in _observers)
+        {
+            observer.Observe(snapshot);
+        }
+
         _latest.Set(snapshot);
         ReturnMemoryWhileIdle();
         LogScan(number, snapshot.Duration.TotalMilliseconds, snapshot.Processes.Count, snapshot.Errors.Count);

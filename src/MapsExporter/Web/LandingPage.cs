@@ -5,13 +5,16 @@ using MapsExporter.Core.Cgroups;
 using MapsExporter.Core.Classifying;
 using MapsExporter.Core.Reporting;
 using MapsExporter.Core.Scanning;
+using MapsExporter.MemoryConsole;
 
 namespace MapsExporter.Web;
 
 /// <summary>
 /// The page at <c>/</c>: every reported process's memory from the last scan, as a stacked bar by category and a
 /// table. One self-contained HTML document (inline CSS, no script, no external assets) that reloads itself.
-/// Every text that comes from a process (the app name) is HTML-encoded.
+/// Every text that comes from a process (the app name) is HTML-encoded. Each process links to its page
+/// (<c>process/PID</c>) and shows its resident total over the history window as a sparkline; <c>?sort=size</c>
+/// (the default) or <c>?sort=growth</c> orders them, on the server.
 /// </summary>
 internal static class LandingPage
 {
@@ -19,11 +22,10 @@ internal static class LandingPage
     public const int RefreshSeconds = 15;
 
     /// <summary>One color per category, in <see cref="RegionCategory"/> order; chosen to stay apart from their neighbours.</summary>
-    private static readonly string[] Colors =
-    [
-        "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
-        "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#17becf", "#bcbd22", "#d37295", "#7f7f7f",
-    ];
+    private static readonly string[] Colors = StackedAreaChart.Colors;
+
+    /// <summary>The orders <c>?sort=</c> takes: resident size, or growth over the history window; largest first.</summary>
+    public static bool IsSort(string? sort) => sort is null or "size" or "growth";
 
     private static readonly string Head = $$"""
         <!DOCTYPE html>
@@ -62,8 +64,9 @@ internal static class LandingPage
         """;
 
     /// <summary>The page for <paramref name="snapshot"/> (null before the first scan).</summary>
-    public static string Render(ScanSnapshot? snapshot)
+    public static string Render(ScanSnapshot? snapshot, IReadOnlyDictionary<int, long[]>? totals = null, string? sort = null)
     {
+        totals ??= new Dictionary<int, long[]>();
         var html = new StringBuilder(8192);
         html.Append(Head);
         html.Append(CultureInfo.InvariantCulture, $"<p id=\"version\">Version {BuildInfo.Version}, revision {BuildInfo.Revision}, .NET {BuildInfo.DotnetVersion}</p>\n");
@@ -92,15 +95,22 @@ internal static class LandingPage
         }
 
         AppendLegend(html);
-        List<ProcessSample> processes = [.. snapshot.Processes.OrderByDescending(p => Size(p.Report)).ThenBy(p => p.Pid)];
+        bool byGrowth = sort == "growth";
+        html.Append(byGrowth
+            ? "<p id=\"sort\">Sorted by growth over the history window (<a href=\"?sort=size\">sort by size</a>).</p>\n"
+            : "<p id=\"sort\">Sorted by size (<a href=\"?sort=growth\">sort by growth over the history window</a>).</p>\n");
+        long Growth(ProcessSample p) => totals.TryGetValue(p.Pid, out long[]? t) && HistoryWindow.Change(t) is { } g ? g : long.MinValue;
+        List<ProcessSample> processes = byGrowth
+            ? [.. snapshot.Processes.OrderByDescending(Growth).ThenByDescending(p => Size(p.Report)).ThenBy(p => p.Pid)]
+            : [.. snapshot.Processes.OrderByDescending(p => Size(p.Report)).ThenBy(p => p.Pid)];
         // The scale holds each bar and the limit and heap maximum drawn on it.
         long largest = Math.Max(1, processes.Max(p => Math.Max(Size(p.Report), Math.Max(p.Report.Cgroup?.Memory?.LimitBytes ?? 0, MemoryHeadroom.HeapMaxBytes(p.Report) ?? 0))));
         foreach (ProcessSample process in processes)
         {
-            AppendBar(html, process, largest);
+            AppendBar(html, process, largest, totals);
         }
 
-        AppendTable(html, processes, scanned);
+        AppendTable(html, processes, scanned, totals);
         html.Append("</body>\n</html>\n");
         return html.ToString();
     }
@@ -122,13 +132,15 @@ internal static class LandingPage
         html.Append("</div>\n");
     }
 
-    private static void AppendBar(StringBuilder html, ProcessSample process, long largest)
+    private static void AppendBar(StringBuilder html, ProcessSample process, long largest, IReadOnlyDictionary<int, long[]> totals)
     {
         MemoryReport report = process.Report;
         long total = Size(report);
         string what = report.ResidentKnown ? "resident" : "virtual (smaps unreadable)";
         double width = 100.0 * total / largest;
-        html.Append(CultureInfo.InvariantCulture, $"<div class=\"jvm\" data-pid=\"{process.Pid}\">\n<div class=\"label\">{process.Pid} {Encode(report.App)}{Where(report)}: {Bytes(total)} {what}{LimitText(report)}</div>\n");
+        string spark = totals.TryGetValue(process.Pid, out long[]? series) ? Sparkline.Render(process.Pid, series) : "";
+        string growth = series is not null && HistoryWindow.Change(series) is { } g ? $", {(g > 0 ? "+" : "")}{Bytes(g)} over the window" : "";
+        html.Append(CultureInfo.InvariantCulture, $"<div class=\"jvm\" data-pid=\"{process.Pid}\">\n<div class=\"label\"><a href=\"process/{process.Pid}\">{process.Pid} {Encode(report.App)}</a>{Where(report)}: {Bytes(total)} {what}{growth}{LimitText(report)} {spark}</div>\n");
         html.Append(CultureInfo.InvariantCulture, $"<div class=\"track\"><div class=\"bar\" style=\"width:{width:F2}%\">");
         foreach (RegionCategory category in RegionCategories.All)
         {
@@ -159,17 +171,9 @@ internal static class LandingPage
         }
     }
 
-    /// <summary>Where the process lives, beside its name: the pod (its name, else its UID), the systemd unit, or the container.</summary>
-    private static string Where(MemoryReport report)
-    {
-        CgroupIdentity? id = report.Cgroup?.Identity;
-        string where = id is null ? ""
-            : id.PodUid.Length > 0 ? "pod " + (report.Cgroup!.Pod.Length > 0 ? report.Cgroup.Pod : id.PodUid)
-            : id.SystemdUnit.Length > 0 ? "unit " + id.SystemdUnit
-            : id.ContainerId.Length > 0 ? "container " + id.ContainerId[..12]
-            : "";
-        return where.Length == 0 ? "" : $" <span class=\"where\">({Encode(where)})</span>";
-    }
+    /// <summary>Where the process lives, beside its name (<see cref="ProcessPlace"/>).</summary>
+    private static string Where(MemoryReport report) =>
+        ProcessPlace.Describe(report) is { Length: > 0 } where ? $" <span class=\"where\">({Encode(where)})</span>" : "";
 
     private static string LimitText(MemoryReport report)
     {
@@ -182,18 +186,19 @@ internal static class LandingPage
         return $"; limit {Bytes(limit)}{headroom}";
     }
 
-    private static void AppendTable(StringBuilder html, List<ProcessSample> processes, string scanned)
+    private static void AppendTable(StringBuilder html, List<ProcessSample> processes, string scanned, IReadOnlyDictionary<int, long[]> totals)
     {
-        html.Append("<table id=\"processes\">\n<thead><tr><th>pid</th><th>app</th><th>resident</th><th>virtual</th><th>Java heap</th><th>arenas</th><th>thread stacks</th><th>threads</th><th>last scan</th></tr></thead>\n<tbody>\n");
+        html.Append("<table id=\"processes\">\n<thead><tr><th>pid</th><th>app</th><th>resident</th><th>virtual</th><th>Java heap</th><th>arenas</th><th>thread stacks</th><th>threads</th><th>last scan</th><th title=\"resident total now minus at the window's start\">growth</th></tr></thead>\n<tbody>\n");
         foreach (ProcessSample process in processes)
         {
             MemoryReport report = process.Report;
             CategoryTotals total = report.Total;
             string resident = report.ResidentKnown ? Bytes(total.ResidentBytes ?? 0) : "unknown";
             html.Append(CultureInfo.InvariantCulture,
-                $"<tr data-pid=\"{process.Pid}\"><td>{process.Pid}</td><td>{Encode(report.App)}</td><td>{resident}</td><td>{Bytes(total.VirtualBytes)}</td>" +
+                $"<tr data-pid=\"{process.Pid}\"><td><a href=\"process/{process.Pid}\">{process.Pid}</a></td><td>{Encode(report.App)}</td><td>{resident}</td><td>{Bytes(total.VirtualBytes)}</td>" +
                 $"<td>{Bytes(report.ResidentKnown ? report[RegionCategory.JavaHeap].ResidentBytes ?? 0 : report[RegionCategory.JavaHeap].VirtualBytes)}</td>" +
-                $"<td>{report.LibcArenas}</td><td>{report.ThreadStacks}</td><td>{report.Threads?.ToString(CultureInfo.InvariantCulture) ?? ""}</td><td>{scanned}</td></tr>\n");
+                $"<td>{report.LibcArenas}</td><td>{report.ThreadStacks}</td><td>{report.Threads?.ToString(CultureInfo.InvariantCulture) ?? ""}</td><td>{scanned}</td>" +
+                $"<td>{(totals.TryGetValue(process.Pid, out long[]? t) && HistoryWindow.Change(t) is { } g ? (g > 0 ? "+" : "") + Bytes(g) : "")}</td></tr>\n");
         }
 
         html.Append("</tbody>\n</table>\n");

@@ -1,28 +1,31 @@
-using System.Security.Authentication;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
-
 namespace MapsExporter.Web;
 
 /// <summary>
-/// <c>--web.config.file</c>: the Prometheus exporter-toolkit web configuration file. Supported keys:
+/// <c>--web.config.file</c>: the Prometheus exporter-toolkit web configuration file
+/// (docs: https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md). Supported keys:
 /// <code>
 /// tls_server_config:
-///   cert_file: server.crt          # PEM; relative paths are relative to this file
-///   key_file: server.key           # PEM, unencrypted
+///   cert_file: server.crt          # PEM; relative paths are relative to this file (or cert: inline PEM)
+///   key_file: server.key           # PEM, unencrypted (or key: inline PEM)
 ///   client_auth_type: NoClientCert # or RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert
-///   client_ca_file: ca.crt         # for the two Verify types
+///   client_ca_file: ca.crt         # for the two Verify types (or client_ca: inline PEM)
+///   client_allowed_sans: [a.example]  # a client certificate must carry one of these SANs (DNS, email, IP, URI)
 ///   min_version: TLS12             # or TLS13
 ///   max_version: TLS13
+///   cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]   # TLS 1.2 suites, Go's names
+///   curve_preferences: [X25519]    # checked; see TlsServerConfig
+///   prefer_server_cipher_suites: true
+/// http_server_config:
+///   http2: true
+///   headers: {X-Frame-Options: deny}   # only the toolkit's five security headers
 /// basic_auth_users:
 ///   alice: $2y$10$...              # bcrypt hash
 /// </code>
 /// Any other key is an error (the toolkit is as strict), so a typo never leaves the endpoint open.
 /// </summary>
-internal sealed record WebConfig(TlsServerConfig? Tls, IReadOnlyDictionary<string, string> BasicAuthUsers)
+internal sealed record WebConfig(TlsServerConfig? Tls, HttpServerConfig Http, IReadOnlyDictionary<string, string> BasicAuthUsers)
 {
-    public static WebConfig None { get; } = new(null, new Dictionary<string, string>());
+    public static WebConfig None { get; } = new(null, HttpServerConfig.Default, new Dictionary<string, string>());
 
     /// <summary>Reads and checks the file, loading the certificates. Throws <see cref="WebConfigException"/> with one line saying what is wrong.</summary>
     public static WebConfig Load(string path)
@@ -37,6 +40,12 @@ internal sealed record WebConfig(TlsServerConfig? Tls, IReadOnlyDictionary<strin
             throw new WebConfigException($"cannot read {path}: {e.Message}");
         }
 
+        return Parse(text, path);
+    }
+
+    /// <summary>The file's text; <paramref name="path"/> names it in messages and anchors its relative paths.</summary>
+    public static WebConfig Parse(string text, string path)
+    {
         WebConfigYaml.Mapping root;
         try
         {
@@ -44,11 +53,12 @@ internal sealed record WebConfig(TlsServerConfig? Tls, IReadOnlyDictionary<strin
         }
         catch (FormatException e)
         {
-            throw new WebConfigException($"{path}: {e.Message}");
+            throw new WebConfigException($"{path} {e.Message}");
         }
 
         string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "/";
         TlsServerConfig? tls = null;
+        HttpServerConfig http = HttpServerConfig.Default;
         var users = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in root.Entries)
         {
@@ -57,26 +67,57 @@ internal sealed record WebConfig(TlsServerConfig? Tls, IReadOnlyDictionary<strin
                 case "tls_server_config":
                     tls = TlsServerConfig.From(Section(path, root, key, value), path, directory);
                     break;
+                case "http_server_config":
+                    http = HttpServerConfig.From(Section(path, root, key, value), path);
+                    break;
                 case "basic_auth_users":
-                    foreach (var (user, hash) in Section(path, root, key, value).Entries)
+                    WebConfigYaml.Mapping section = Section(path, root, key, value);
+                    foreach (var (user, hash) in section.Entries)
                     {
                         users[user] = CheckHash(path, user, hash as string);
                     }
 
                     break;
                 default:
-                    throw new WebConfigException($"{path} line {root.Lines[key]}: unknown or unsupported key '{key}' (supported: tls_server_config, basic_auth_users)");
+                    throw new WebConfigException($"{path} line {root.Lines[key]}: unknown or unsupported key '{key}' (supported: tls_server_config, http_server_config, basic_auth_users)");
             }
         }
 
-        return new WebConfig(tls, users);
+        if (tls is not null && http.Http2)
+        {
+            tls.CheckHttp2Ciphers(path);
+        }
+
+        return new WebConfig(tls, http, users);
     }
 
     internal static WebConfigYaml.Mapping Section(string path, WebConfigYaml.Mapping parent, string key, object value) => value switch
     {
         WebConfigYaml.Mapping map => map,
         "" => new WebConfigYaml.Mapping(),
+        WebConfigYaml.Sequence list => throw new WebConfigException($"{path} line {list.Line}: '{key}' must be a mapping, not a list"),
         _ => throw new WebConfigException($"{path} line {parent.Lines[key]}: '{key}' must be a mapping"),
+    };
+
+    /// <summary>A text value of a section, or one line naming the key.</summary>
+    internal static string Text(string path, string section, WebConfigYaml.Mapping map, string key, object value) =>
+        value as string ?? throw new WebConfigException($"{path} line {map.Lines[key]}: {section}: '{key}' must be text, not a list or mapping");
+
+    /// <summary>A list value (a single text value is a list of one, as people write it).</summary>
+    internal static IReadOnlyList<string> List(string path, string section, WebConfigYaml.Mapping map, string key, object value) => value switch
+    {
+        WebConfigYaml.Sequence list => list.Items,
+        "" => [],
+        string one => [one],
+        _ => throw new WebConfigException($"{path} line {map.Lines[key]}: {section}: '{key}' must be a list"),
+    };
+
+    /// <summary>YAML 1.1's booleans, as the toolkit's Go YAML reads them.</summary>
+    internal static bool Boolean(string path, string section, WebConfigYaml.Mapping map, string key, object value) => Text(path, section, map, key, value) switch
+    {
+        "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON" => true,
+        "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF" => false,
+        var other => throw new WebConfigException($"{path} line {map.Lines[key]}: {section}: '{key}' must be true or false, not '{other}'"),
     };
 
     private static string CheckHash(string path, string user, string? hash)
@@ -88,102 +129,6 @@ internal sealed record WebConfig(TlsServerConfig? Tls, IReadOnlyDictionary<strin
         }
 
         return hash;
-    }
-}
-
-/// <summary>The <c>tls_server_config</c> section, with its certificate loaded.</summary>
-internal sealed record TlsServerConfig(X509Certificate2 Certificate, ClientCertificateMode ClientCertificateMode, X509Certificate2Collection? ClientCas, bool VerifyClientCertificate, SslProtocols Protocols)
-{
-    public static TlsServerConfig From(WebConfigYaml.Mapping section, string path, string directory)
-    {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in section.Entries)
-        {
-            if (key is not ("cert_file" or "key_file" or "client_auth_type" or "client_ca_file" or "min_version" or "max_version"))
-            {
-                throw new WebConfigException($"{path} line {section.Lines[key]}: tls_server_config: unknown or unsupported key '{key}' (supported: cert_file, key_file, client_auth_type, client_ca_file, min_version, max_version)");
-            }
-
-            values[key] = value as string ?? throw new WebConfigException($"{path} line {section.Lines[key]}: tls_server_config: '{key}' must be a string");
-        }
-
-        string Get(string key) => values.TryGetValue(key, out string? v) ? v : "";
-        string Resolve(string file) => Path.IsPathRooted(file) ? file : Path.Combine(directory, file);
-        if (Get("cert_file").Length == 0 || Get("key_file").Length == 0)
-        {
-            throw new WebConfigException($"{path}: tls_server_config needs both cert_file and key_file");
-        }
-
-        X509Certificate2 certificate;
-        try
-        {
-            certificate = X509Certificate2.CreateFromPemFile(Resolve(Get("cert_file")), Resolve(Get("key_file")));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
-        {
-            throw new WebConfigException($"{path}: tls_server_config: cannot load cert_file {Resolve(Get("cert_file"))} with key_file {Resolve(Get("key_file"))}: {e.Message}");
-        }
-
-        (ClientCertificateMode mode, bool verify) = Get("client_auth_type") switch
-        {
-            "" or "NoClientCert" => (ClientCertificateMode.NoCertificate, false),
-            "RequestClientCert" => (ClientCertificateMode.AllowCertificate, false),
-            "RequireAnyClientCert" => (ClientCertificateMode.RequireCertificate, false),
-            "VerifyClientCertIfGiven" => (ClientCertificateMode.AllowCertificate, true),
-            "RequireAndVerifyClientCert" => (ClientCertificateMode.RequireCertificate, true),
-            var other => throw new WebConfigException($"{path}: tls_server_config: client_auth_type '{other}' is not one of NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert"),
-        };
-        X509Certificate2Collection? cas = null;
-        if (verify)
-        {
-            if (Get("client_ca_file").Length == 0)
-            {
-                throw new WebConfigException($"{path}: tls_server_config: client_auth_type {Get("client_auth_type")} needs client_ca_file");
-            }
-
-            try
-            {
-                cas = [];
-                cas.ImportFromPemFile(Resolve(Get("client_ca_file")));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
-            {
-                throw new WebConfigException($"{path}: tls_server_config: cannot load client_ca_file {Resolve(Get("client_ca_file"))}: {e.Message}");
-            }
-        }
-
-        SslProtocols min = Version(path, "min_version", Get("min_version"), SslProtocols.Tls12);
-        SslProtocols max = Version(path, "max_version", Get("max_version"), SslProtocols.Tls13);
-        if (min > max)
-        {
-            throw new WebConfigException($"{path}: tls_server_config: min_version is above max_version");
-        }
-
-        SslProtocols protocols = min == max ? min : SslProtocols.Tls12 | SslProtocols.Tls13;
-        return new TlsServerConfig(certificate, mode, cas, verify, protocols);
-    }
-
-    private static SslProtocols Version(string path, string key, string value, SslProtocols empty) => value switch
-    {
-        "" => empty,
-        "TLS12" => SslProtocols.Tls12,
-        "TLS13" => SslProtocols.Tls13,
-        _ => throw new WebConfigException($"{path}: tls_server_config: {key} '{value}' is not TLS12 or TLS13 (older versions are not offered)"),
-    };
-
-    /// <summary>For the two Verify client auth types: the client's chain must end at one of client_ca_file's certificates.</summary>
-    public bool ValidateClient(X509Certificate2? certificate)
-    {
-        if (!VerifyClientCertificate || certificate is null)
-        {
-            return ClientCertificateMode != ClientCertificateMode.RequireCertificate || certificate is not null;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.CustomTrustStore.AddRange(ClientCas!);
-        return chain.Build(certificate);
     }
 }
 

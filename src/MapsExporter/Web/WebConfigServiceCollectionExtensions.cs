@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace MapsExporter.Web;
@@ -18,6 +19,8 @@ internal static class WebConfigServiceCollectionExtensions
             return path.Length == 0 ? WebConfig.None : WebConfig.Load(path);
         });
         services.AddSingleton(provider => new BasicAuth(provider.GetRequiredService<WebConfig>().BasicAuthUsers));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<AuthFailureLog>();
         services.AddOptions<KestrelServerOptions>().Configure<WebConfig>((kestrel, config) =>
         {
             if (config.Tls is not { } tls)
@@ -25,13 +28,19 @@ internal static class WebConfigServiceCollectionExtensions
                 return;
             }
 
-            kestrel.ConfigureEndpointDefaults(listen => listen.UseHttps(https =>
+            kestrel.ConfigureEndpointDefaults(listen =>
             {
-                https.ServerCertificate = tls.Certificate;
-                https.SslProtocols = tls.Protocols;
-                https.ClientCertificateMode = tls.ClientCertificateMode;
-                https.ClientCertificateValidation = (certificate, _, _) => tls.ValidateClient(certificate);
-            }));
+                // http_server_config.http2 (on by default, as in the toolkit): HTTP/2 is offered through ALPN.
+                listen.Protocols = config.Http.Http2 ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
+                listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = tls.Certificate;
+                    https.SslProtocols = tls.Protocols;
+                    https.ClientCertificateMode = tls.ClientCertificateMode;
+                    https.ClientCertificateValidation = (certificate, _, _) => tls.ValidateClient(certificate);
+                    https.OnAuthenticate = (_, ssl) => ssl.CipherSuitesPolicy = tls.CipherSuitesPolicy();
+                });
+            });
         });
         return services;
     }
@@ -47,14 +56,29 @@ internal static class WebConfigServiceCollectionExtensions
             WebConfig config = app.Services.GetRequiredService<WebConfig>();
             app.Logger.LogInformation("TLS is {Tls}; basic auth is {Auth}", config.Tls is null ? "disabled" : "enabled",
                 config.BasicAuthUsers.Count > 0 ? $"enabled for {config.BasicAuthUsers.Count} users" : "disabled");
+            if (config.Tls is { CurvePreferences.Count: > 0 })
+            {
+                app.Logger.LogWarning("tls_server_config: curve_preferences is checked but not applied (.NET has no per-listener setting); OpenSSL's default groups are offered");
+            }
         });
         app.Use(async (context, next) =>
         {
+            // http_server_config.headers, on every response (401s too), as the toolkit sets them.
+            foreach (var (name, value) in context.RequestServices.GetRequiredService<WebConfig>().Http.Headers)
+            {
+                context.Response.Headers[name] = value;
+            }
+
             BasicAuth auth = context.RequestServices.GetRequiredService<BasicAuth>();
             if (!auth.Enabled || auth.IsAuthorized(context.Request.Headers.Authorization))
             {
                 await next(context);
                 return;
+            }
+
+            if (context.Request.Headers.Authorization.Count > 0)
+            {
+                context.RequestServices.GetRequiredService<AuthFailureLog>().Failed(context.Connection.RemoteIpAddress);
             }
 
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;

@@ -14,6 +14,11 @@ internal sealed class WebOptions
     /// <summary>An exporter-toolkit web config file (TLS, basic auth); empty serves plain HTTP to anyone.</summary>
     public string ConfigFile { get; set; } = "";
 
+    /// <summary>How far back the console's pages and <c>/api/v1</c> keep each process's figures, as Prometheus writes durations.</summary>
+    public string History { get; set; } = "1h";
+
+    public TimeSpan HistoryValue => PrometheusDuration.TryParse(History, out TimeSpan d) && d > TimeSpan.Zero ? d : TimeSpan.FromHours(1);
+
     /// <summary>The section's flags, <c>--web.*</c> as node_exporter spells them.</summary>
     public static class Flags
     {
@@ -25,14 +30,28 @@ internal sealed class WebOptions
         public static Flag ConfigFile { get; } = Flag.For("--web.config.file", Section, nameof(WebOptions.ConfigFile), Defaults.ConfigFile,
             "exporter-toolkit web config file: TLS and basic auth (see README, Securing the endpoint)");
 
-        public static IReadOnlyList<Flag> All { get; } = [ListenAddress, ConfigFile];
+        public static Flag History { get; } = Flag.For("--web.history", Section, nameof(WebOptions.History), Defaults.History,
+            "how far back /process/PID and /api/v1 keep each process's figures (one row of numbers per scan), as Prometheus writes durations");
+
+        public static IReadOnlyList<Flag> All { get; } = [ListenAddress, ConfigFile, History];
     }
 }
 
 internal sealed class WebOptionsValidator : IValidateOptions<WebOptions>
 {
-    public ValidateOptionsResult Validate(string? name, WebOptions options) =>
-        Configuration.ListenAddress.TryParse(options.ListenAddress, out _, out string problem)
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail($"{WebOptions.Flags.ListenAddress.Describe()}: '{options.ListenAddress}': {problem}");
+    public ValidateOptionsResult Validate(string? name, WebOptions options)
+    {
+        var failures = new List<string>();
+        if (!Configuration.ListenAddress.TryParse(options.ListenAddress, out _, out string problem))
+        {
+            failures.Add($"{WebOptions.Flags.ListenAddress.Describe()}: '{options.ListenAddress}': {problem}");
+        }
+
+        if (!PrometheusDuration.TryParse(options.History, out TimeSpan history) || history <= TimeSpan.Zero)
+        {
+            failures.Add($"{WebOptions.Flags.History.Describe()}: '{options.History}' is not a positive duration like 30m, 1h or 6h");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

@@ -1,5 +1,4 @@
 using MapsExporter.Configuration;
-using MapsExporter.Metrics;
 using MapsExporter.Scanning;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -8,8 +7,6 @@ namespace MapsExporter.Web;
 
 internal static class WebServiceCollectionExtensions
 {
-    private const string MetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
-
     /// <summary>Section <c>Web</c>, and Kestrel listening on its address only.</summary>
     public static IServiceCollection AddWeb(this IServiceCollection services, IConfiguration configuration)
     {
@@ -30,29 +27,10 @@ internal static class WebServiceCollectionExtensions
     /// <summary><c>/</c> (landing page), <c>/metrics</c> (the last scan) and <c>/healthz</c> (did the last scan succeed).</summary>
     public static WebApplication MapDaemonEndpoints(this WebApplication app)
     {
-        app.MapGet("/", (LatestScan latest) => Results.Content(LandingPage.Render(latest.Snapshot), "text/html; charset=utf-8"));
-        app.MapGet("/metrics", async (HttpContext context, MetricsPublisher publisher) =>
-        {
-            context.Response.ContentType = MetricsContentType;
-            if (publisher.Rendered is not { } rendered)
-            {
-                // Before the first scan: every family, with no process series yet, rendered now.
-                await publisher.WriteAsync(context.Response.Body, context.RequestAborted);
-                return;
-            }
-
-            // Prometheus asks for gzip: each scan also makes that copy, ~10x fewer bytes per scrape. With the length
-            // known the bytes go out in one response, not as chunked encoding.
-            bool gzip = context.Request.Headers.AcceptEncoding.Any(v => v is not null && v.Contains("gzip", StringComparison.OrdinalIgnoreCase));
-            byte[] body = gzip ? rendered.Gzip : rendered.Text;
-            if (gzip)
-            {
-                context.Response.Headers.ContentEncoding = "gzip";
-            }
-
-            context.Response.ContentLength = body.Length;
-            await context.Response.Body.WriteAsync(body, context.RequestAborted);
-        });
+        app.MapGet("/", (LatestScan latest, MemoryConsole.HistoryStore history, string? sort) => LandingPage.IsSort(sort)
+            ? Results.Content(LandingPage.Render(latest.Snapshot, history.ResidentTotals(), sort), "text/html; charset=utf-8")
+            : Results.Text($"sort must be size or growth, not '{sort}'\n", statusCode: StatusCodes.Status400BadRequest));
+        app.MapGet("/metrics", MetricsEndpoint.WriteAsync);
         app.MapGet("/healthz", (LatestScan latest) => latest.Snapshot switch
         {
             null => Results.Text("no scan yet\n", statusCode: StatusCodes.Status503ServiceUnavailable),

@@ -48,7 +48,7 @@ public sealed class ReportCommandTests
         using JsonDocument doc = JsonDocument.Parse(stdout);
         JsonElement root = doc.RootElement;
         Assert.Equal(
-            ["pid", "app", "threads", "thread_stacks", "libc_arenas", "libc_arena_heaps", "allocator", "categories", "total", "arenas", "malloc", "thread_groups", "jvm", "methods", "fallbacks", "cgroup"],
+            ["pid", "app", "threads", "thread_stacks", "libc_arenas", "libc_arena_heaps", "mappings", "allocator", "categories", "total", "arenas", "malloc", "thread_groups", "jvm", "methods", "fallbacks", "cgroup"],
             root.EnumerateObject().Select(p => p.Name));
         Assert.All(root.GetProperty("arenas").EnumerateArray(), a => Assert.Equal(
             ["address", "heaps", "virtual_bytes", "resident_bytes", "main", "system_bytes", "in_use_bytes", "free_bytes", "releasable_bytes"],

@@ -20,6 +20,8 @@ public sealed class DaemonProcessTests
     [InlineData("--log.format=xml", "--log.format")]
     [InlineData("--selection.include-app=(", "--selection.include-app")]
     [InlineData("--scan.smaps=maybe", "--scan.smaps")]
+    [InlineData("--web.history=an-hour", "--web.history")]
+    [InlineData("--web.history=0s", "--web.history")]
     public void A_bad_flag_value_is_one_line_naming_the_setting_and_exit_78(string flag, string name)
     {
         // Should a bad value be taken, the daemon must not take the default port: listen on port 0 then.

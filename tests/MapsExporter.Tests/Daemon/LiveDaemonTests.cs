@@ -173,12 +173,22 @@ public sealed class LiveDaemonTests(LiveDaemonFixture fixture)
             }
 
             Assert.True(gzipBytes.Length * 4 < plainBytes.Length, $"{gzipBytes.Length} gzip bytes for {plainBytes.Length}");
-            if (inflated.ToArray().AsSpan().SequenceEqual(plainBytes) || attempt == 20)
+            // The scan's families; the HTTP ones after them count this very request, so they differ between the two.
+            string plainScan = ScanPart(plainBytes), inflatedScan = ScanPart(inflated.ToArray());
+            if (plainScan == inflatedScan || attempt == 20)
             {
-                Assert.Equal(System.Text.Encoding.UTF8.GetString(plainBytes), System.Text.Encoding.UTF8.GetString(inflated.ToArray()));
+                Assert.Equal(plainScan, inflatedScan);
                 return;
             }
         }
+    }
+
+    private static string ScanPart(byte[] body)
+    {
+        string text = System.Text.Encoding.UTF8.GetString(body);
+        int http = text.IndexOf("# HELP mapsexporter_http_", StringComparison.Ordinal);
+        Assert.True(http > 0, "no HTTP families after the scan's");
+        return text[..http];
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using MapsExporter.Tests.Support;
 
 namespace MapsExporter.Tests.Deploy;
 
@@ -30,8 +29,8 @@ public sealed partial class LandingPageBrowserTests(DeployFixture fixture)
             Match row = Regex.Match(dom, $"<tr data-pid=\"{fixture.Pid}\">(.*?)</tr>", RegexOptions.Singleline);
             Assert.True(row.Success, $"no table row for pid {fixture.Pid}:\n{dom}");
             string[] cells = Regex.Matches(row.Groups[1].Value, "<td>(.*?)</td>").Select(m => m.Groups[1].Value).ToArray();
-            Assert.Equal(9, cells.Length);
-            Assert.Equal(fixture.Pid, cells[0]);
+            Assert.Equal(10, cells.Length);
+            Assert.Equal($"<a href=\"process/{fixture.Pid}\">{fixture.Pid}</a>", cells[0]);
             Assert.Equal("Workload", cells[1]);
             Assert.Matches(@"^\d+\.\d (MiB|GiB)$", cells[2]);
             Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", cells[8]);
@@ -46,17 +45,7 @@ public sealed partial class LandingPageBrowserTests(DeployFixture fixture)
         }
     }
 
-    private static string Chromium(string profile, params string[] args)
-    {
-        string[] common =
-        [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--hide-scrollbars", $"--user-data-dir={profile}",
-        ];
-        var (code, stdout, stderr) = ToolRunner.Run("chromium", [.. common, .. args], TimeSpan.FromSeconds(60));
-        Assert.True(code == 0, $"chromium {string.Join(' ', args)} exited {code}: {stderr}");
-        return stdout;
-    }
+    private static string Chromium(string profile, params string[] args) => MapsExporter.Tests.Support.Chromium.Run(profile, args);
 
     private Regex JvmBar() => new($"<div class=\"jvm\" data-pid=\"{fixture.Pid}\">.*?<div class=\"track\">.*?</div></div>", RegexOptions.Singleline);
 

@@ -64,7 +64,7 @@ public sealed class LandingPageTests
         var where = new CgroupPlacement("/kubepods/burstable/pod0b7632a2/c", new CgroupIdentity("", "", new string('c', 64), "0b7632a2-a56e-4278-987a-22de18008dbe", "Burstable", false), "shop-7d9f8c6b5-x2x4q", new CgroupMemory("/kubepods/burstable/pod0b7632a2/c", 16384, "/kubepods/burstable/pod0b7632a2", 5000, 4000, 1000, 0));
         var withCgroup = new MemoryReport([.. report.Categories]) { Pid = 42, App = "Shop", IsJvm = true, ResidentKnown = true, Source = report.Source, Cgroup = where };
         string html = LandingPage.Render(plain with { Processes = [new ProcessSample(withCgroup, 0, 0, null)] });
-        Assert.Contains("42 Shop <span class=\"where\">(pod shop-7d9f8c6b5-x2x4q)</span>", html, StringComparison.Ordinal);
+        Assert.Contains("<a href=\"process/42\">42 Shop</a> <span class=\"where\">(pod shop-7d9f8c6b5-x2x4q)</span>", html, StringComparison.Ordinal);
         Assert.Contains("class=\"bar\" style=\"width:25.00%\"", html, StringComparison.Ordinal);
         Assert.Contains("<div class=\"mark limit\" data-bytes=\"16384\" title=\"memory limit: 16.0 KiB\" style=\"left:100.00%\">", html, StringComparison.Ordinal);
         Assert.Contains("<div class=\"mark heap-max\" data-bytes=\"8192\" title=\"heap maximum: 8.0 KiB\" style=\"left:50.00%\">", html, StringComparison.Ordinal);

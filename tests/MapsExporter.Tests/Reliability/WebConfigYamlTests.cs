@@ -30,18 +30,32 @@ public sealed class WebConfigYamlTests
         Assert.Empty(((WebConfigYaml.Mapping)root.Entries[3].Value).Entries);
     }
 
+    [Fact]
+    public void Reads_lists_block_and_flow_and_nulls_as_empty()
+    {
+        WebConfigYaml.Mapping root = WebConfigYaml.Parse("a:\n  - x\n  - 'y'\nb: [1, two]\nc: ~\nd: \"null\"\n");
+        Assert.Equal(["x", "y"], ((WebConfigYaml.Sequence)root.Entries[0].Value).Items);
+        Assert.Equal(["1", "two"], ((WebConfigYaml.Sequence)root.Entries[1].Value).Items);
+        Assert.Equal("", root.Entries[2].Value);
+        Assert.Equal("null", root.Entries[3].Value);
+        Assert.Empty(WebConfigYaml.Parse("# only a comment\n").Entries);
+        Assert.Empty(WebConfigYaml.Parse("").Entries);
+    }
+
     [Theory]
-    [InlineData("a: 1\na: 2\n", "twice")]
-    [InlineData("a:\n  - x\n", "sequences")]
-    [InlineData("a:\n    b: 1\n  c: 2\n", "indentation")]
-    [InlineData("a: \"open\n", "unterminated")]
-    [InlineData("just text\n", "expected 'key: value'")]
-    [InlineData("a: [1, 2]\n", "flow collections")]
-    [InlineData("\ta: 1\n", "tabs")]
+    [InlineData("a: 1\na: 2\n", "line 2: Duplicate key")]
+    [InlineData("a:\n  - [x]\n", "line 2: 'a' lists text values")]
+    [InlineData("a:\n    b: 1\n  c: 2\n", "line 3:")]
+    [InlineData("a: \"open\n", "line 1:")]
+    [InlineData("just text\n", "line 1: expected 'key: value'")]
+    [InlineData("- a\n- b\n", "line 1: expected 'key: value'")]
+    [InlineData("a: *nowhere\n", "line 1:")]
+    [InlineData("a: 1\n---\nb: 2\n", "line 3: one YAML document only")]
+    [InlineData("[a]: 1\n", "line 1: a key must be plain text")]
     public void Rejects_what_it_does_not_understand_naming_the_line(string yaml, string expected)
     {
         var e = Assert.Throws<FormatException>(() => WebConfigYaml.Parse(yaml));
-        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
-        Assert.StartsWith("line ", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
     }
 }
