@@ -14,7 +14,7 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
-command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need+=(clang)
+command -v clang >/dev/null 2>&1 || need+=(clang)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)
 # Other mallocs: AllocatorTests builds tests/workloads/allocators.c against each, and preloads jemalloc into JVMs
 dpkg -s libjemalloc-dev >/dev/null 2>&1 || need+=(libjemalloc-dev)
@@ -22,12 +22,23 @@ dpkg -s libgoogle-perftools-dev >/dev/null 2>&1 || need+=(libgoogle-perftools-de
 dpkg -s libmimalloc-dev >/dev/null 2>&1 || need+=(libmimalloc-dev)
 command -v musl-gcc >/dev/null 2>&1 || need+=(musl-tools)
 [ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/javac ] || need+=(openjdk-17-jdk-headless)
+# Other CPUs: EmulatedCpuTests runs the release binaries under qemu-x86_64-static -cpu (no AVX) and qemu-aarch64-static
+command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
+# The arm64 binary: deploy/publish.sh cross-compiles it with clang, lld and Debian's arm64 libraries (multiarch)
+command -v ld.lld >/dev/null 2>&1 || need+=(lld)
+command -v aarch64-linux-gnu-objcopy >/dev/null 2>&1 || need+=(binutils-aarch64-linux-gnu)
+dpkg -s libc6-dev:arm64 >/dev/null 2>&1 || need+=(libc6-dev:arm64)
+command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu)
+dpkg -s zlib1g-dev:arm64 >/dev/null 2>&1 || need+=(zlib1g-dev:arm64)
+# The Debian packages: DebianPackageTests checks them with lintian
+command -v lintian >/dev/null 2>&1 || need+=(lintian)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing test dependencies: ${need[*]}"
   if [ "$(id -u)" -ne 0 ]; then
     echo "error: need root to install ${need[*]} (or install them yourself)" >&2
     exit 1
   fi
+  dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

@@ -13,6 +13,7 @@ internal static class Program
           mapsexporter report <PID | dump>... [--format text|csv|json] [--header]   one-off report
           mapsexporter diff BEFORE AFTER [--format text|json]                        what changed between two reports or dumps (AFTER: or a live PID)
           mapsexporter --help                                                        this text
+          mapsexporter --version                                                     version, commit and .NET runtime
 
         Flags of the exporter (also appsettings.json, or environment MAPSEXPORTER__SECTION__KEY, e.g. MAPSEXPORTER__SCAN__INTERVAL=30s):
         {DaemonHost.Flags.Usage()}
@@ -25,6 +26,12 @@ internal static class Program
         if (args.Length > 0 && args[0] is "-h" or "--help" or "help")
         {
             Console.Out.WriteLine(Usage);
+            return ExitCodes.Success;
+        }
+
+        if (args.Length > 0 && args[0] == "--version")
+        {
+            Console.Out.WriteLine(BuildInfo.Text);
             return ExitCodes.Success;
         }
 

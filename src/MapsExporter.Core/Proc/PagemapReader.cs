@@ -15,7 +15,7 @@ public sealed class PagemapReader : IDisposable
     /// <summary>Entries per read: 1 MiB of entries, 512 MiB of address space.</summary>
     public const int BlockEntries = 128 * 1024;
 
-    private const ulong PageSize = 4096;
+    private static readonly ulong PageSize = SystemPage.Size;
     private const ulong Present = 1UL << 63;
     private const ulong Swapped = 1UL << 62;
     private const ulong FilePage = 1UL << 61;

@@ -9,7 +9,7 @@ namespace MapsExporter.Core.Proc;
 /// </summary>
 public static class StatmErrorBound
 {
-    private const long PageSize = 4096;
+    private static readonly long PageSize = (long)SystemPage.Size;
     private const int Counters = 3;
 
     /// <summary>The bound in bytes for a process of <paramref name="threads"/> threads on <paramref name="cpus"/> CPUs.</summary>

@@ -115,6 +115,10 @@ internal static class MetricFamilies
         new ScanGauge("mapsexporter_self_gc_heap_bytes", "Size of the exporter's managed heap after its last garbage collection, fragmentation included, in bytes" + AtLastScan, scan => scan.Self.GcHeapBytes),
         new ScanGauge("mapsexporter_self_gc_committed_bytes", "Memory the exporter's garbage collector had committed at its last collection, in bytes" + AtLastScan, scan => scan.Self.GcCommittedBytes),
         new ScanTotal("mapsexporter_self_allocated_bytes_total", "Bytes the exporter has allocated on its managed heap since it started" + AtLastScan, scan => scan.Self.AllocatedBytes),
+        new InfoGauge(
+            "mapsexporter_build_info",
+            "Always 1: the exporter's version, the commit it was built from and the .NET runtime it runs on.",
+            ("version", BuildInfo.Version), ("revision", BuildInfo.Revision), ("dotnet_version", BuildInfo.DotnetVersion)),
     ];
 
     private static ProcessGauge PerProcess(string name, string help, Action<ProcessSample, ProcessSeries> values) =>

@@ -97,6 +97,17 @@ internal sealed class ScanGauge(string name, string help, Func<ScanFigures, doub
     }
 }
 
+/// <summary>A gauge of one series, always 1, whose labels are fixed for the life of the process (build information).</summary>
+internal sealed class InfoGauge(string name, string help, params (string Label, string Value)[] labels)
+    : MetricFamily(name, help, labels.Select(l => l.Label).ToArray())
+{
+    private Gauge? _gauge;
+
+    public override void Register(MetricFactory factory) => _gauge = factory.CreateGauge(Name, Help, Labels.ToArray());
+
+    public override void Finish(ScanFigures scan) => _gauge!.WithLabels(labels.Select(l => l.Value).ToArray()).Set(1);
+}
+
 /// <summary>An unlabelled counter raised to a running total kept elsewhere (the runtime's).</summary>
 internal sealed class ScanTotal(string name, string help, Func<ScanFigures, double> total) : MetricFamily(name, help, [])
 {

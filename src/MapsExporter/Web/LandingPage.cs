@@ -69,6 +69,7 @@ internal static class LandingPage
         totals ??= new Dictionary<int, long[]>();
         var html = new StringBuilder(8192);
         html.Append(Head);
+        html.Append(CultureInfo.InvariantCulture, $"<p id=\"version\">Version {BuildInfo.Version}, revision {BuildInfo.Revision}, .NET {BuildInfo.DotnetVersion}</p>\n");
         if (snapshot is null)
         {
             html.Append("<p id=\"status\">No scan yet.</p>\n</body>\n</html>\n");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using MapsExporter.Tests.Daemon;
 using MapsExporter.Tests.Support;
 
@@ -75,11 +76,13 @@ public sealed class GoldenMetricsTests
         const string Second = "mapsexporter_threads{pid=\"300\",app=\"b\"} 5\n", First = "mapsexporter_threads{pid=\"20\",app=\"a\"} 3\n";
         const string Text = "# HELP mapsexporter_threads Threads.\n# TYPE mapsexporter_threads gauge\n" + Second + First
             + "# HELP mapsexporter_scan_duration_seconds Duration.\n# TYPE mapsexporter_scan_duration_seconds gauge\nmapsexporter_scan_duration_seconds 0.0123\n"
-            + "# HELP mapsexporter_self_cpu_seconds_total CPU.\n# TYPE mapsexporter_self_cpu_seconds_total counter\nmapsexporter_self_cpu_seconds_total 0.5\n";
+            + "# HELP mapsexporter_self_cpu_seconds_total CPU.\n# TYPE mapsexporter_self_cpu_seconds_total counter\nmapsexporter_self_cpu_seconds_total 0.5\n"
+            + "# HELP mapsexporter_build_info Build.\n# TYPE mapsexporter_build_info gauge\nmapsexporter_build_info{version=\"0.1.0\",revision=\"0cbfb997dc79\"} 1\n";
 
         string expected = Text.Replace(Second + First, First + Second, StringComparison.Ordinal)
             .Replace(" 0.0123\n", " MASKED\n", StringComparison.Ordinal)
-            .Replace(" 0.5\n", " MASKED\n", StringComparison.Ordinal);
+            .Replace(" 0.5\n", " MASKED\n", StringComparison.Ordinal)
+            .Replace("version=\"0.1.0\",revision=\"0cbfb997dc79\"", "version=\"MASKED\",revision=\"MASKED\"", StringComparison.Ordinal);
         Assert.Equal(expected, GoldenExposition.Normalise(Text));
     }
 
@@ -110,7 +113,7 @@ public sealed class GoldenMetricsTests
 }
 
 /// <summary>What the golden test compares: an exposition with its run-to-run values masked, and a unified diff of two texts.</summary>
-public static class GoldenExposition
+public static partial class GoldenExposition
 {
     public const string Masked = "MASKED";
 
@@ -125,6 +128,12 @@ public static class GoldenExposition
         "mapsexporter_process_scan_duration_seconds",
         "mapsexporter_process_resident_timestamp_seconds",
     };
+
+    /// <summary>The build's version, commit and runtime: its label values change with every commit, its label names do not.</summary>
+    private const string BuildInfoFamily = "mapsexporter_build_info";
+
+    [GeneratedRegex("=\"[^\"]*\"")]
+    private static partial Regex LabelValue();
 
     /// <summary>The exporter's own HTTP families: their HELP and TYPE are compared, their series are left out.</summary>
     public const string HttpFamilies = "mapsexporter_http_";
@@ -148,6 +157,12 @@ public static class GoldenExposition
             }
 
             string name = line[..line.IndexOfAny(['{', ' '])];
+            if (name == BuildInfoFamily)
+            {
+                family.Add(LabelValue().Replace(line, $"=\"{Masked}\""));
+                continue;
+            }
+
             if (name.StartsWith(HttpFamilies, StringComparison.Ordinal))
             {
                 continue; // which series exist depends on how many requests came before (the test's polls)

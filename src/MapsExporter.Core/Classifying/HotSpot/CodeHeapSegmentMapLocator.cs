@@ -14,7 +14,7 @@ namespace MapsExporter.Core.Classifying.HotSpot;
 /// </summary>
 internal static class CodeHeapSegmentMapLocator
 {
-    private const ulong PageSize = 4096;
+    private static readonly ulong PageSize = SystemPage.Size;
 
     public static void Locate(MappingTable table, Classification result, HsPerfData? perfData = null, IProcessMemory? memory = null)
     {

@@ -1,3 +1,5 @@
+using MapsExporter.Core.Proc;
+
 namespace MapsExporter.Core.Classifying.HotSpot;
 
 /// <summary>
@@ -26,7 +28,7 @@ namespace MapsExporter.Core.Classifying.HotSpot;
 /// </summary>
 internal static class GcTableSizes
 {
-    private const ulong Page = 4096;
+    private static readonly ulong Page = SystemPage.Size;
     private const ulong ZGranule = 2 * 1024 * 1024;
     private const ulong ZMarkStackSpaceLimit = 8UL << 30;
     private const ulong ZMinAddressOffsetMax = 1UL << 33;

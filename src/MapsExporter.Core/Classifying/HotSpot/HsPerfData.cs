@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using MapsExporter.Core.Parsing;
+using MapsExporter.Core.Proc;
 
 namespace MapsExporter.Core.Classifying.HotSpot;
 
@@ -14,6 +15,7 @@ public sealed class HsPerfData
 {
     private const uint Magic = 0xCAFEC0C0;
     private const int PrologueSize = 32;
+    private static readonly long Page = (long)SystemPage.Size;
 
     private static readonly HashSet<string> WantedStrings = new(StringComparer.Ordinal)
     {
@@ -89,12 +91,12 @@ public sealed class HsPerfData
             }
 
             long max = IsRegionBased ? Math.Max(young ?? 0, old ?? 0) : (young ?? 0) + (old ?? 0);
-            return max / 4096 * 4096;
+            return max / Page * Page;
         }
     }
 
     /// <summary>Committed heap: the generations' capacities (JDK 17's G1 adds a few bytes: rounded down to the page).</summary>
-    public long? HeapCommittedBytes => Sum("sun.gc.generation.0.capacity", "sun.gc.generation.1.capacity", sumWhenRegionBased: true) / 4096 * 4096;
+    public long? HeapCommittedBytes => Sum("sun.gc.generation.0.capacity", "sun.gc.generation.1.capacity", sumWhenRegionBased: true) / Page * Page;
 
     public long? HeapUsedBytes
     {

@@ -45,7 +45,7 @@ public static class MainArenaProbe
 
             // The .data mapping and the .bss right after it: main_arena may straddle their boundary.
             ulong end = i + 1 < items.Length && items[i + 1].Start == m.End && AnonymousRun.IsAnonymousPrivate(items[i + 1])
-                ? Math.Min(items[i + 1].End, m.End + 4096) : m.End;
+                ? Math.Min(items[i + 1].End, m.End + SystemPage.Size) : m.End;
             byte[] data = ArrayPool<byte>.Shared.Rent((int)(end - m.Start));
             try
             {
@@ -89,7 +89,7 @@ public static class MainArenaProbe
                     return false;
                 }
 
-                if (systemMem != 0 && systemMem % 4096 == 0)
+                if (systemMem != 0 && systemMem % SystemPage.Size == 0)
                 {
                     return true;
                 }

@@ -17,7 +17,7 @@ public static class MallocChunkDetector
 {
     private const ulong IsMmapped = 0x2;
     private const ulong FlagBits = 0x7;
-    private const ulong PageSize = 4096;
+    private static readonly ulong PageSize = SystemPage.Size;
 
     /// <summary>glibc's smallest mmap threshold (DEFAULT_MMAP_THRESHOLD_MIN): smaller requests come from arenas.</summary>
     private const ulong MinimumChunk = 128 * 1024;

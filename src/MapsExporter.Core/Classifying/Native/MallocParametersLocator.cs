@@ -39,7 +39,7 @@ public readonly record struct MallocParameters(int MmappedChunks, ulong MmappedB
 public static class MallocParametersLocator
 {
     public const int MinimumScore = 6;
-    private const ulong PageSize = 4096;
+    private static readonly ulong PageSize = SystemPage.Size;
     private const ulong MaxMmapThreshold = 32UL * 1024 * 1024;
 
     /// <summary>The address and layout of mp_ within <paramref name="data"/> (read at <paramref name="dataAddress"/>), or null.</summary>

@@ -2,12 +2,12 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace MapsExporter.Core.Parsing.Maps;
 
 /// <summary>
-/// A maps line as the kernel prints it, read from two 32-byte loads (AVX2): the hex and decimal digit masks of its
+/// A maps line as the kernel prints it, read from four 16-byte loads (SSE2 and AdvSimd; the conversion needs a
+/// byte table lookup, <see cref="ByteTableLookup"/>): the hex and decimal digit masks of its
 /// first 64 bytes give every field's place at once, so the fields no longer wait on each other, and the addresses
 /// and offset are converted in vector registers. Where a line is not in that form (a field longer than the masks
 /// show, a device number of more digits than the kernel prints, an address range the other way round), it answers
@@ -25,17 +25,23 @@ internal static class MapsLineVectorParser
     public static bool TryParse(ReadOnlySpan<byte> text, int start, int length, MappingTable table, out Mapping mapping)
     {
         mapping = default;
-        if (!Avx2.IsSupported)
+        if (!ByteTableLookup.IsSupported)
         {
             return false;
         }
 
         ref byte line = ref Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(text), start);
-        Vector256<byte> first = Vector256.LoadUnsafe(ref line);
-        Vector256<byte> second = Vector256.LoadUnsafe(ref line, 32);
+        ulong hex = 0, decimalDigits = 0;
+        for (int block = 0; block < ReadableBytes; block += 16)
+        {
+            Vector128<byte> bytes = Vector128.LoadUnsafe(ref line, (nuint)block);
+            hex |= (ulong)HexMask(bytes) << block;
+            decimalDigits |= (ulong)DecimalMask(bytes) << block;
+        }
+
         ulong inLine = length >= 64 ? ulong.MaxValue : (1UL << length) - 1;
-        ulong hex = (HexMask(first) | ((ulong)HexMask(second) << 32)) & inLine;
-        ulong decimalDigits = (DecimalMask(first) | ((ulong)DecimalMask(second) << 32)) & inLine;
+        hex &= inLine;
+        decimalDigits &= inLine;
 
         // start-end perms offset major:minor inode: each field's digits end where the mask does; all within the line.
         int startDigits = Run(hex, 0);
@@ -65,18 +71,14 @@ internal static class MapsLineVectorParser
             return false;
         }
 
-        // Both addresses in one register (the start in the low half, the end in the high), the offset in another.
-        Vector256<byte> addresses = Vector256.Create(Vector128.LoadUnsafe(ref line), Vector128.LoadUnsafe(ref line, (nuint)endAt));
-        Vector256<ulong> addressValues = HexValues(addresses, Vector256.Create(RightAlign(startDigits), RightAlign(endDigits)));
-        ulong startAddress = BinaryPrimitives.ReverseEndianness(addressValues.GetElement(0));
-        ulong endAddress = BinaryPrimitives.ReverseEndianness(addressValues.GetElement(2));
+        ulong startAddress = HexValue(Vector128.LoadUnsafe(ref line), startDigits);
+        ulong endAddress = HexValue(Vector128.LoadUnsafe(ref line, (nuint)endAt), endDigits);
         if (endAddress < startAddress)
         {
             return false;
         }
 
-        Vector256<byte> offsetText = Vector128.LoadUnsafe(ref line, (nuint)offsetAt).ToVector256Unsafe();
-        ulong offset = BinaryPrimitives.ReverseEndianness(HexValues(offsetText, RightAlign(offsetDigits).ToVector256Unsafe()).GetElement(0));
+        ulong offset = HexValue(Vector128.LoadUnsafe(ref line, (nuint)offsetAt), offsetDigits);
 
         ulong major = SmallHex(fields.Slice(majorAt, majorDigits));
         ulong minor = SmallHex(fields.Slice(minorAt, minorDigits));
@@ -96,29 +98,27 @@ internal static class MapsLineVectorParser
     private static int Run(ulong mask, int at) => at >= 64 ? 0 : BitOperations.TrailingZeroCount(~(mask >> at));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint HexMask(Vector256<byte> text) =>
-        (Vector256.LessThanOrEqual(text - Vector256.Create((byte)'0'), Vector256.Create((byte)9))
-        | Vector256.LessThanOrEqual(text - Vector256.Create((byte)'a'), Vector256.Create((byte)5))).ExtractMostSignificantBits();
+    private static uint HexMask(Vector128<byte> text) =>
+        (Vector128.LessThanOrEqual(text - Vector128.Create((byte)'0'), Vector128.Create((byte)9))
+        | Vector128.LessThanOrEqual(text - Vector128.Create((byte)'a'), Vector128.Create((byte)5))).ExtractMostSignificantBits();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint DecimalMask(Vector256<byte> text) =>
-        Vector256.LessThanOrEqual(text - Vector256.Create((byte)'0'), Vector256.Create((byte)9)).ExtractMostSignificantBits();
-
-    /// <summary>Shuffle indices that move the first <paramref name="digits"/> bytes to the end of 16, zeros before.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> RightAlign(int digits) => Vector128<byte>.Indices + Vector128.Create((byte)(digits - 16));
+    private static uint DecimalMask(Vector128<byte> text) =>
+        Vector128.LessThanOrEqual(text - Vector128.Create((byte)'0'), Vector128.Create((byte)9)).ExtractMostSignificantBits();
 
     /// <summary>
-    /// Each 16-byte half's hex digits (lowercase, already checked) right-aligned by <paramref name="align"/>, as a
-    /// big-endian number in the half's first 8 bytes.
+    /// The number the first <paramref name="digits"/> hex digits (lowercase, already checked) of <paramref name="text"/>
+    /// write: right-aligned by a table lookup (zeros before), pairs of digits to bytes, read big-endian.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<ulong> HexValues(Vector256<byte> text, Vector256<byte> align)
+    private static ulong HexValue(Vector128<byte> text, int digits)
     {
-        Vector256<byte> letter = Vector256.LessThanOrEqual(text - Vector256.Create((byte)'a'), Vector256.Create((byte)5));
-        Vector256<byte> digits = text - Vector256.Create((byte)'0') - (letter & Vector256.Create((byte)('a' - '0' - 10)));
-        Vector256<short> pairs = Avx2.MultiplyAddAdjacent(Avx2.Shuffle(digits, align), Vector256.Create((short)0x0110).AsSByte());
-        return Avx2.PackUnsignedSaturate(pairs, pairs).AsUInt64();
+        Vector128<byte> letter = Vector128.LessThanOrEqual(text - Vector128.Create((byte)'a'), Vector128.Create((byte)5));
+        Vector128<byte> values = text - Vector128.Create((byte)'0') - (letter & Vector128.Create((byte)('a' - '0' - 10)));
+        Vector128<ushort> aligned = ByteTableLookup.Lookup(values, Vector128<byte>.Indices + Vector128.Create((byte)(digits - 16))).AsUInt16();
+        // Each 16-bit lane: its low byte (the more significant digit) times 16, plus its high byte.
+        Vector128<ushort> pairs = ((aligned << 4) & Vector128.Create((ushort)0x00f0)) | (aligned >>> 8);
+        return BinaryPrimitives.ReverseEndianness(Vector128.Narrow(pairs, pairs).AsUInt64().GetElement(0));
     }
 
     private static ulong SmallHex(ReadOnlySpan<byte> digits)

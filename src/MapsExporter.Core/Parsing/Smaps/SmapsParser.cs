@@ -79,7 +79,7 @@ public static class SmapsParser
             int end, colon;
             if (start <= lastWindow)
             {
-                Vector256<byte> window = Window(content, ref text, start, source, out uint newlines, out uint colons);
+                Window(content, ref text, start, source, out uint newlines, out uint colons);
 
                 if ((newlines & KbLineMask) == KbLineNewline)
                 {
@@ -89,7 +89,7 @@ public static class SmapsParser
 
                     // Most are fields the parser ignores (Pss_Dirty, Shared_Clean, ...): an uppercase first byte and a
                     // first ':' not at 3, 4 or 7 (Rss, Pss, Size, Swap, VmFlags), as the test below, from the masks.
-                    if (records > 0 && (colons & (0u - colons) & ~KeptKeyColons) != 0 && (uint)(window.GetElement(0) - 'A') <= 'Z' - 'A')
+                    if (records > 0 && (colons & (0u - colons) & ~KeptKeyColons) != 0 && (uint)(Unsafe.Add(ref text, start) - 'A') <= 'Z' - 'A')
                     {
                         lineNumber++;
                         next = start + KbLineLength + 1;
@@ -187,13 +187,13 @@ public static class SmapsParser
                         // below would make of it (ParseVmFlags skips the spaces after the ':' itself).
                         if (next <= lastWindow && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref text, next)) == VmFlagsKey)
                         {
-                            Vector256<byte> vmFlagsLine = Window(content, ref text, next, source, out uint newlines, out _);
+                            Window(content, ref text, next, source, out uint newlines, out _);
                             if (newlines != 0)
                             {
                                 // A process has a few distinct VmFlags lines (a stack's, its guard page's, a library's):
                                 // the last two are remembered, the line up to its newline compared whole.
                                 int vmFlagsEnd = next + BitOperations.TrailingZeroCount(newlines);
-                                vmFlagsLine &= Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(LineMasks), (nuint)(LineMasks.Length / 2 - 1 - (vmFlagsEnd - next)));
+                                Vector256<byte> vmFlagsLine = Vector256.LoadUnsafe(ref text, (nuint)next) & Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(LineMasks), (nuint)(LineMasks.Length / 2 - 1 - (vmFlagsEnd - next)));
                                 if (vmFlagsLine == lastFlagsLine)
                                 {
                                     flags = lastFlags;
@@ -251,7 +251,7 @@ public static class SmapsParser
             if (line.Length == KbLineLength && start <= lastWindow)
             {
                 // The spaces from the line's 32 bytes: the first byte after the ':' that is not one (at most the newline).
-                uint spaces = Vector256.Equals(Vector256.LoadUnsafe(ref text, (nuint)start), Vector256.Create((byte)' ')).ExtractMostSignificantBits();
+                uint spaces = Mask(ref text, start, (byte)' ');
                 at = BitOperations.TrailingZeroCount(~spaces & (uint.MaxValue << at));
             }
             else
@@ -322,20 +322,30 @@ public static class SmapsParser
         table.Add(pending, resident, proportional, swap, flags);
     }
 
-    /// <summary>The 32 bytes at <paramref name="at"/>, with bit masks of their newlines and colons; a NUL among them throws (binary input).</summary>
+    /// <summary>
+    /// Bit masks of the newlines and colons of the 32 bytes at <paramref name="at"/>; a NUL among them throws (binary
+    /// input). Two 16-byte loads: SSE2 and AdvSimd, the baselines of both architectures, have them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Window(ReadOnlySpan<byte> content, ref byte text, int at, string source, out uint newlines, out uint colons)
+    private static void Window(ReadOnlySpan<byte> content, ref byte text, int at, string source, out uint newlines, out uint colons)
     {
-        Vector256<byte> window = Vector256.LoadUnsafe(ref text, (nuint)at);
-        newlines = Vector256.Equals(window, Vector256.Create((byte)'\n')).ExtractMostSignificantBits();
-        colons = Vector256.Equals(window, Vector256.Create((byte)':')).ExtractMostSignificantBits();
-        if (Vector256.EqualsAny(window, Vector256<byte>.Zero))
+        Vector128<byte> low = Vector128.LoadUnsafe(ref text, (nuint)at);
+        Vector128<byte> high = Vector128.LoadUnsafe(ref text, (nuint)at + 16);
+        newlines = Vector128.Equals(low, Vector128.Create((byte)'\n')).ExtractMostSignificantBits()
+            | (Vector128.Equals(high, Vector128.Create((byte)'\n')).ExtractMostSignificantBits() << 16);
+        colons = Vector128.Equals(low, Vector128.Create((byte)':')).ExtractMostSignificantBits()
+            | (Vector128.Equals(high, Vector128.Create((byte)':')).ExtractMostSignificantBits() << 16);
+        if (Vector128.EqualsAny(Vector128.Min(low, high), Vector128<byte>.Zero))
         {
             throw Binary(content, source);
         }
-
-        return window;
     }
+
+    /// <summary>The bit mask of the bytes equal to <paramref name="value"/> among the 32 at <paramref name="at"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Mask(ref byte text, int at, byte value) =>
+        Vector128.Equals(Vector128.LoadUnsafe(ref text, (nuint)at), Vector128.Create(value)).ExtractMostSignificantBits()
+        | (Vector128.Equals(Vector128.LoadUnsafe(ref text, (nuint)at + 16), Vector128.Create(value)).ExtractMostSignificantBits() << 16);
 
     /// <summary>
     /// The rest of a line from <paramref name="at"/> (its start, or past the 32 bytes already looked at, which held no

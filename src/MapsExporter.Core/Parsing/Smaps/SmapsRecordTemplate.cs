@@ -3,7 +3,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace MapsExporter.Core.Parsing.Smaps;
 
@@ -23,7 +22,7 @@ internal enum SmapsField : byte
 /// same order and the same columns, for every mapping ("%-16s%8lu kB", then THPeligible and ProtectionKey as
 /// "%-16s%8u"), so everything between a header and its VmFlags line is the same bytes from record to record but
 /// for the 8 value columns of each line. <see cref="TryMatch"/> checks a whole record body against it with a few
-/// 32-byte compares instead of finding and testing each of its ~24 lines, and reads the kept values from their
+/// 16-byte compares instead of finding and testing each of its ~24 lines, and reads the kept values from their
 /// columns. A body that differs anywhere (a value of 9 digits, a mutated byte) does not match, and the parser reads
 /// it line by line as before: a match only ever stands for what the line-by-line reading would have found.
 /// </summary>
@@ -82,7 +81,8 @@ internal sealed class SmapsRecordTemplate
     public bool TryLearn(ReadOnlySpan<byte> content, int start)
     {
         Length = 0;
-        if (!Vector256.IsHardwareAccelerated || !BitConverter.IsLittleEndian)
+        // 128-bit vectors: SSE2 on every x86-64 CPU, AdvSimd on every arm64 one (the release targets those baselines).
+        if (!Vector128.IsHardwareAccelerated || !BitConverter.IsLittleEndian)
         {
             return false;
         }
@@ -151,7 +151,7 @@ internal sealed class SmapsRecordTemplate
 
         Lines = lines;
         _keptCount = kept;
-        _fourOnce = Avx2.IsSupported && kept == _lastAt.Length && _lastAt.AsSpan().IndexOf(-1) < 0;
+        _fourOnce = kept == _lastAt.Length && _lastAt.AsSpan().IndexOf(-1) < 0;
         HasRss = _lastAt[(int)SmapsField.Rss - 1] >= 0;
         Length = length;
         return true;
@@ -170,16 +170,16 @@ internal sealed class SmapsRecordTemplate
         ref byte mask = ref MemoryMarshal.GetArrayDataReference(_mask);
         ref byte expected = ref MemoryMarshal.GetArrayDataReference(_expected);
         ref byte body = ref Unsafe.Add(ref text, start);
-        int last = Length - Vector256<byte>.Count;
+        int last = Length - Vector128<byte>.Count;
 
-        // Two 32-byte blocks a turn (the loop's own instructions were a third of it), the last block overlapping.
-        Vector256<byte> differences = Difference(ref body, ref mask, ref expected, last);
-        Vector256<byte> more = Vector256<byte>.Zero;
+        // Two 16-byte blocks a turn (the loop's own instructions were a third of it), the last block overlapping.
+        Vector128<byte> differences = Difference(ref body, ref mask, ref expected, last);
+        Vector128<byte> more = Vector128<byte>.Zero;
         int i = 0;
-        for (; i < last - Vector256<byte>.Count; i += 2 * Vector256<byte>.Count)
+        for (; i < last - Vector128<byte>.Count; i += 2 * Vector128<byte>.Count)
         {
             differences |= Difference(ref body, ref mask, ref expected, i);
-            more |= Difference(ref body, ref mask, ref expected, i + Vector256<byte>.Count);
+            more |= Difference(ref body, ref mask, ref expected, i + Vector128<byte>.Count);
         }
 
         if (i < last)
@@ -188,7 +188,7 @@ internal sealed class SmapsRecordTemplate
         }
 
         differences |= more;
-        if (differences != Vector256<byte>.Zero)
+        if (differences != Vector128<byte>.Zero)
         {
             return false;
         }
@@ -228,47 +228,68 @@ internal sealed class SmapsRecordTemplate
     }
 
     /// <summary>
-    /// <see cref="TryReadValue"/> for Size, Rss, Pss and Swap at once, one 8-byte lane each (AVX2): the same test
-    /// (spaces, then digits to the last column) and the same numbers, in a fifth of the instructions.
+    /// <see cref="TryReadValue"/> for Size, Rss, Pss and Swap at once, one 8-byte lane each of two 16-byte vectors:
+    /// the same test (spaces, then digits to the last column) and the same numbers, in a fraction of the instructions.
+    /// Only shifts, adds and compares, which SSE2 and AdvSimd both have, so every CPU of either baseline takes it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryReadFour(ref byte body, out long sizeKb, out long rssKb, out long pssKb, out long swapKb)
     {
         ref int at = ref MemoryMarshal.GetArrayDataReference(_lastAt);
-        Vector256<byte> columns = Vector256.Create(
+        Vector128<byte> sizeRss = Vector128.Create(
             Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, at)),
-            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, Unsafe.Add(ref at, 1))),
+            Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, Unsafe.Add(ref at, 1)))).AsByte();
+        Vector128<byte> pssSwap = Vector128.Create(
             Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, Unsafe.Add(ref at, 2))),
             Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref body, Unsafe.Add(ref at, 3)))).AsByte();
-        Vector256<byte> digits = Vector256.LessThanOrEqual(columns - Vector256.Create((byte)'0'), Vector256.Create((byte)9));
-        Vector256<byte> spaces = Vector256.Equals(columns, Vector256.Create((byte)' '));
-
-        // Every column a digit or a space; in each lane a digit in the last column, and no space after a digit
-        // (a digit's column shifted one to the right must be a digit too).
-        Vector256<ulong> digitLanes = digits.AsUInt64();
-        Vector256<ulong> digitThenSpace = Vector256.AndNot(digitLanes << 8, digitLanes);
-        if ((~(digits | spaces)).AsUInt64() != Vector256<ulong>.Zero || digitThenSpace != Vector256<ulong>.Zero
-            || digitLanes.ExtractMostSignificantBits() != 0b1111)
+        if (!ArePlainValues(sizeRss) || !ArePlainValues(pssSwap))
         {
             sizeKb = rssKb = pssKb = swapKb = 0;
             return false;
         }
 
-        // Digit values (a space's low nibble is 0), then pairs, fours and eights of digits to numbers.
-        Vector256<byte> values = columns & Vector256.Create((byte)0x0f);
-        Vector256<short> pairs = Avx2.MultiplyAddAdjacent(values, Vector256.Create((short)0x010a).AsSByte());
-        Vector256<int> fours = Avx2.MultiplyAddAdjacent(pairs, Vector256.Create(0x00010064).AsInt16());
-        Vector256<ulong> eights = Avx2.Multiply(fours.AsUInt32(), Vector256.Create(10000UL).AsUInt32()) + (fours.AsUInt64() >>> 32);
-        sizeKb = (long)eights.GetElement(0);
-        rssKb = (long)eights.GetElement(1);
-        pssKb = (long)eights.GetElement(2);
-        swapKb = (long)eights.GetElement(3);
+        Vector128<ulong> first = Values(sizeRss), second = Values(pssSwap);
+        sizeKb = (long)first.GetElement(0);
+        rssKb = (long)first.GetElement(1);
+        pssKb = (long)second.GetElement(0);
+        swapKb = (long)second.GetElement(1);
         return true;
     }
 
+    /// <summary>
+    /// Both 8-byte lanes are columns every one a digit or a space, a digit in the last column, and no space after a
+    /// digit (a digit's column shifted one to the right must be a digit too).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Difference(ref byte body, ref byte mask, ref byte expected, int at) =>
-        (Vector256.LoadUnsafe(ref body, (nuint)at) & Vector256.LoadUnsafe(ref mask, (nuint)at)) ^ Vector256.LoadUnsafe(ref expected, (nuint)at);
+    private static bool ArePlainValues(Vector128<byte> columns)
+    {
+        Vector128<byte> digits = Vector128.LessThanOrEqual(columns - Vector128.Create((byte)'0'), Vector128.Create((byte)9));
+        Vector128<byte> spaces = Vector128.Equals(columns, Vector128.Create((byte)' '));
+        Vector128<ulong> digitLanes = digits.AsUInt64();
+        Vector128<ulong> digitThenSpace = Vector128.AndNot(digitLanes << 8, digitLanes);
+        return (~(digits | spaces)).AsUInt64() == Vector128<ulong>.Zero && digitThenSpace == Vector128<ulong>.Zero
+            && digitLanes.ExtractMostSignificantBits() == 0b11;
+    }
+
+    /// <summary>
+    /// Each lane's digits (a space's low nibble is 0) to its number: pairs, fours, then eights of digits, the leftmost
+    /// column (the low byte) the most significant; the products by 10, 100 and 10,000 as shifts and adds.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<ulong> Values(Vector128<byte> columns)
+    {
+        Vector128<ushort> digits = (columns & Vector128.Create((byte)0x0f)).AsUInt16();
+        Vector128<ushort> high = digits & Vector128.Create((ushort)0x00ff);
+        Vector128<uint> pairs = ((high << 3) + (high << 1) + (digits >>> 8)).AsUInt32();
+        Vector128<uint> highPairs = pairs & Vector128.Create(0x0000ffffu);
+        Vector128<ulong> fours = ((highPairs << 6) + (highPairs << 5) + (highPairs << 2) + (pairs >>> 16)).AsUInt64();
+        Vector128<ulong> highFours = fours & Vector128.Create(0x00000000ffffffffUL);
+        return (highFours << 13) + (highFours << 10) + (highFours << 9) + (highFours << 8) + (highFours << 4) + (fours >>> 32);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> Difference(ref byte body, ref byte mask, ref byte expected, int at) =>
+        (Vector128.LoadUnsafe(ref body, (nuint)at) & Vector128.LoadUnsafe(ref mask, (nuint)at)) ^ Vector128.LoadUnsafe(ref expected, (nuint)at);
 
     /// <summary>
     /// The 8 value columns (little-endian, the leftmost column in the low byte): spaces, then at least one digit and

@@ -1,14 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace MapsExporter.Core.Parsing.Smaps;
 
 /// <summary>
 /// The value of a VmFlags line as the kernel prints it (a space, then "%c%c " for each flag: " rd wr mr mw me ac ")
 /// read without a loop: up to ten names gathered from two 16-byte loads into 16-bit lanes, each looked up at once.
-/// Anything else (other spacing, more than ten flags, no AVX2) is left to <see cref="SmapsParser.ParseVmFlags"/>,
+/// Anything else (other spacing, more than ten flags, no byte table lookup: <see cref="ByteTableLookup"/>) is left to <see cref="SmapsParser.ParseVmFlags"/>,
 /// whose result this equals whenever it answers.
 /// </summary>
 internal static class VmFlagsLineReader
@@ -29,7 +28,7 @@ internal static class VmFlagsLineReader
     {
         flags = VmFlags.None;
         int count = (length - 1) / 3;
-        if (!Avx2.IsSupported || length - 1 != count * 3 || count > MaxFlags || Unsafe.Add(ref text, at) != (byte)' ')
+        if (!ByteTableLookup.IsSupported || length - 1 != count * 3 || count > MaxFlags || Unsafe.Add(ref text, at) != (byte)' ')
         {
             return false;
         }
@@ -48,43 +47,47 @@ internal static class VmFlagsLineReader
             return false;
         }
 
-        // Names to 16-bit lanes, five a half; lanes past the count are cleared to 0, which is no name's value.
-        Vector256<byte> names = Avx2.Shuffle(Vector256.Create(low, high), GatherNames);
-        Vector256<ushort> lanes = names.AsUInt16() & Vector256.LessThan(LaneNumbers, Vector256.Create((ushort)count));
-
-        // Each lane's slot, its byte index in both bytes of the lane, the name and flag kept in that slot.
-        Vector256<ushort> slot = (lanes * Vector256.Create((ushort)SlotMultiplier)) >>> 12;
-        Vector256<byte> index = (slot | (slot << 8)).AsByte();
-        Vector256<ushort> keptName = Join(Avx2.Shuffle(NameLowBytes, index), Avx2.Shuffle(NameHighBytes, index));
-        Vector256<ushort> keptFlag = Join(Avx2.Shuffle(FlagLowBytes, index), Avx2.Shuffle(FlagHighBytes, index));
-        Vector256<ushort> found = keptFlag & Vector256.Equals(keptName, lanes);
-
-        // OR of the 16 lanes.
-        Vector128<ushort> folded = found.GetLower() | found.GetUpper();
+        // OR of the 16 lanes of both halves' found flags.
+        Vector128<ushort> folded = Found(low, LowLaneNumbers, count) | Found(high, HighLaneNumbers, count);
         folded |= Vector128.Shuffle(folded.AsUInt64(), Vector128.Create(1UL, 0)).AsUInt16();
         folded |= Vector128.Shuffle(folded.AsUInt32(), Vector128.Create(1u, 0, 3, 2)).AsUInt16();
         flags = VmFlags.Known | (VmFlags)(ushort)(folded.GetElement(0) | folded.GetElement(1));
         return true;
     }
 
-    private static Vector256<ushort> Join(Vector256<byte> lowBytes, Vector256<byte> highBytes) =>
-        (lowBytes.AsUInt16() & Vector256.Create((ushort)0x00ff)) | (highBytes.AsUInt16() & Vector256.Create((ushort)0xff00));
+    /// <summary>The flags of one half's five names, a lane each (0 for a name not kept).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<ushort> Found(Vector128<byte> half, Vector128<ushort> laneNumbers, int count)
+    {
+        // Names to 16-bit lanes; lanes past the count are cleared to 0, which is no name's value.
+        Vector128<ushort> lanes = ByteTableLookup.Lookup(half, GatherNames).AsUInt16() & Vector128.LessThan(laneNumbers, Vector128.Create((ushort)count));
+
+        // Each lane's slot, its byte index in both bytes of the lane, the name and flag kept in that slot.
+        Vector128<ushort> slot = (lanes * Vector128.Create((ushort)SlotMultiplier)) >>> 12;
+        Vector128<byte> index = (slot | (slot << 8)).AsByte();
+        Vector128<ushort> keptName = Join(ByteTableLookup.Lookup(NameLowBytes, index), ByteTableLookup.Lookup(NameHighBytes, index));
+        Vector128<ushort> keptFlag = Join(ByteTableLookup.Lookup(FlagLowBytes, index), ByteTableLookup.Lookup(FlagHighBytes, index));
+        return keptFlag & Vector128.Equals(keptName, lanes);
+    }
+
+    private static Vector128<ushort> Join(Vector128<byte> lowBytes, Vector128<byte> highBytes) =>
+        (lowBytes.AsUInt16() & Vector128.Create((ushort)0x00ff)) | (highBytes.AsUInt16() & Vector128.Create((ushort)0xff00));
 
     // Bits 2, 5, 8, ... 29: the space after each of ten names.
     private const uint SpaceAfterEachName = 0b00100100100100100100100100100100;
 
     // In each 16-byte half: name bytes 0-1, 3-4, 6-7, 9-10, 12-13 to lanes 0-4; 0x80 clears the rest.
-    private static readonly Vector256<byte> GatherNames = Vector256.Create(
-        (byte)0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-        0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
+    private static readonly Vector128<byte> GatherNames = Vector128.Create(
+        (byte)0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
 
     // Lane numbers in name order: the low half holds names 0-4, the high half 5-9; unused lanes never below a count.
-    private static readonly Vector256<ushort> LaneNumbers = Vector256.Create((ushort)0, 1, 2, 3, 4, 99, 99, 99, 5, 6, 7, 8, 9, 99, 99, 99);
+    private static readonly Vector128<ushort> LowLaneNumbers = Vector128.Create((ushort)0, 1, 2, 3, 4, 99, 99, 99);
+    private static readonly Vector128<ushort> HighLaneNumbers = Vector128.Create((ushort)5, 6, 7, 8, 9, 99, 99, 99);
 
-    private static readonly Vector256<byte> NameLowBytes = Table(static name => (byte)name);
-    private static readonly Vector256<byte> NameHighBytes = Table(static name => (byte)(name >> 8));
-    private static readonly Vector256<byte> FlagLowBytes = Table(static name => (byte)(ushort)FlagOf(name));
-    private static readonly Vector256<byte> FlagHighBytes = Table(static name => (byte)((ushort)FlagOf(name) >> 8));
+    private static readonly Vector128<byte> NameLowBytes = Table(static name => (byte)name);
+    private static readonly Vector128<byte> NameHighBytes = Table(static name => (byte)(name >> 8));
+    private static readonly Vector128<byte> FlagLowBytes = Table(static name => (byte)(ushort)FlagOf(name));
+    private static readonly Vector128<byte> FlagHighBytes = Table(static name => (byte)((ushort)FlagOf(name) >> 8));
 
     private static ReadOnlySpan<byte> KeptNames => "sdhghtnhnrloacddgd"u8;
 
@@ -102,17 +105,17 @@ internal static class VmFlagsLineReader
         _ => VmFlags.None,
     };
 
-    /// <summary>A 16-entry byte table by slot, repeated in both 128-bit halves (a shuffle looks up within its half).</summary>
-    private static Vector256<byte> Table(Func<ushort, byte> part)
+    /// <summary>A 16-entry byte table by slot.</summary>
+    private static Vector128<byte> Table(Func<ushort, byte> part)
     {
-        Span<byte> table = stackalloc byte[32];
+        Span<byte> table = stackalloc byte[16];
         for (int i = 0; i < KeptNames.Length; i += 2)
         {
             ushort name = MemoryMarshal.Read<ushort>(KeptNames[i..]);
             int slot = (ushort)(name * SlotMultiplier) >> 12;
-            table[slot] = table[slot + 16] = part(name);
+            table[slot] = part(name);
         }
 
-        return Vector256.Create<byte>(table);
+        return Vector128.Create<byte>(table);
     }
 }
