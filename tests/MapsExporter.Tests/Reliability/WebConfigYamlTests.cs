@@ -52,6 +52,8 @@ public sealed class WebConfigYamlTests
     [InlineData("a: *nowhere\n", "line 1:")]
     [InlineData("a: 1\n---\nb: 2\n", "line 3: one YAML document only")]
     [InlineData("[a]: 1\n", "line 1: a key must be plain text")]
+    [InlineData("a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[x]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n", "line 1: nested more than 32 levels")]
+    [InlineData("min_version: {LS13\n  curve_preferences:\n  - Curtls_server_config:\n", "line ")] // YamlDotNet's InvalidOperationException
     public void Rejects_what_it_does_not_understand_naming_the_line(string yaml, string expected)
     {
         var e = Assert.Throws<FormatException>(() => WebConfigYaml.Parse(yaml));
