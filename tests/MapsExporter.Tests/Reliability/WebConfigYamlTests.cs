@@ -60,4 +60,12 @@ public sealed class WebConfigYamlTests
         Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
     }
+
+    [Fact]
+    public void A_key_holding_a_line_break_is_still_a_one_line_error()
+    {
+        // Found by the webconfig fuzz target: a quoted key with a line break, echoed in the message.
+        var e = Assert.Throws<WebConfigException>(() => WebConfig.Parse("\"a\\nb\x1b\": 1\n", "/tmp/web.yml"));
+        Assert.Equal("/tmp/web.yml line 1: unknown or unsupported key 'a\\x0ab\\x1b' (supported: tls_server_config, http_server_config, basic_auth_users)", e.Message);
+    }
 }
