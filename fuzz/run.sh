@@ -5,6 +5,10 @@
 #   bash fuzz/run.sh dump 600          # DumpReader.Report over maps/smaps (corpus: fuzz/corpus/dump)
 #   bash fuzz/run.sh hsperfdata 300    # HsPerfData.Parse
 #   bash fuzz/run.sh stat 120          # /proc/PID/stat and /proc/stat
+#   bash fuzz/run.sh cgroup 300        # /proc/PID/cgroup and a memory cgroup's files (v1 and v2)
+#   bash fuzz/run.sh malloc 300        # glibc malloc state images (GlibcMallocImage), patched
+#   bash fuzz/run.sh pagemap 300       # /proc/PID/pagemap words over a chosen range
+#   bash fuzz/run.sh webconfig 300     # the web config loader (YamlDotNet + the toolkit's keys)
 #   bash fuzz/run.sh all 300           # each target in turn, 300 s each
 #
 # Findings go to fuzz/findings/TARGET (crashes/, hangs/); reproduce one without AFL:
@@ -17,10 +21,10 @@ target=${1:-dump}
 seconds=${2:-300}
 
 if [ "$target" = all ]; then
-  for t in dump hsperfdata stat; do bash "$0" "$t" "$seconds"; done
+  for t in dump hsperfdata stat cgroup malloc pagemap webconfig; do bash "$0" "$t" "$seconds"; done
   exit 0
 fi
-case "$target" in dump|hsperfdata|stat) ;; *) echo "usage: $0 dump|hsperfdata|stat|all [SECONDS]" >&2; exit 64 ;; esac
+case "$target" in dump|hsperfdata|stat|cgroup|malloc|pagemap|webconfig) ;; *) echo "usage: $0 dump|hsperfdata|stat|cgroup|malloc|pagemap|webconfig|all [SECONDS]" >&2; exit 64 ;; esac
 
 if ! command -v afl-fuzz >/dev/null; then
   [ "$(id -u)" -eq 0 ] || { echo "error: install afl++ (apt-get install afl++)" >&2; exit 1; }
@@ -31,17 +35,26 @@ if [ ! -x .tools/sharpfuzz ]; then
 fi
 
 # Build once per run into fuzz/out, then instrument the copy of the core there (never the tree's own build).
-dotnet build MapsExporter.Fuzz/MapsExporter.Fuzz.csproj -c Release --artifacts-path build -o out -v quiet -nologo >/dev/null
-if [ ! -f out/.instrumented ] || [ out/MapsExporter.Core.dll -nt out/.instrumented ]; then
-  .tools/sharpfuzz out/MapsExporter.Core.dll >/dev/null
-  touch out/.instrumented
-fi
+# SKIP_BUILD=1 reuses fuzz/out as it is: to run a second target beside a running one (a rebuild would rewrite
+# the assemblies that one has loaded).
+[ "${SKIP_BUILD:-0}" = 1 ] || dotnet build MapsExporter.Fuzz/MapsExporter.Fuzz.csproj -c Release --artifacts-path build -o out -v quiet -nologo >/dev/null
+# The core's readers, and for webconfig the host's loader and YamlDotNet's parser. The marker holds the instrumented
+# file's hash: a build copies the original back with its old timestamp, so a time comparison would miss it.
+for dll in MapsExporter.Core mapsexporter YamlDotNet; do
+  [ "${SKIP_BUILD:-0}" = 1 ] && break
+  if [ "$(sha256sum < "out/$dll.dll")" != "$(cat "out/.instrumented-$dll" 2>/dev/null)" ]; then
+    .tools/sharpfuzz "out/$dll.dll" >/dev/null
+    sha256sum < "out/$dll.dll" > "out/.instrumented-$dll"
+  fi
+done
 
 mkdir -p "findings/$target"
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 # -t: the .NET fork server's first run JIT-compiles the parsers; -m none: the runtime reserves far more than AFL's default.
 afl-fuzz -V "$seconds" -t 5000 -m none -i "corpus/$target" -o "findings/$target" -- dotnet out/MapsExporter.Fuzz.dll "$target" \
   >"findings/$target/afl.log" 2>&1 || { tail -30 "findings/$target/afl.log"; exit 1; }
+# The cgroup and pagemap targets' scratch trees of fuzzers no longer running.
+for d in /dev/shm/mapsexporter-fuzz-*; do if [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null; then rm -rf "$d"; fi; done
 
 stats="findings/$target/default/fuzzer_stats"
 execs=$(awk -F': *' '$1 ~ /execs_done/ {print $2}' "$stats")

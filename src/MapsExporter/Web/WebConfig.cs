@@ -132,5 +132,12 @@ internal sealed record WebConfig(TlsServerConfig? Tls, HttpServerConfig Http, IR
     }
 }
 
-/// <summary>A web config file that cannot be used; the message is one line.</summary>
-internal sealed class WebConfigException(string message) : Exception(message);
+/// <summary>
+/// A web config file that cannot be used; the message is one line: control characters of the file's keys and values
+/// (a YAML key can hold a line break) are written as \xNN (found by the webconfig fuzz target).
+/// </summary>
+internal sealed class WebConfigException(string message) : Exception(OneLine(message))
+{
+    private static string OneLine(string message) =>
+        message.Any(char.IsControl) ? string.Concat(message.Select(c => char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString())) : message;
+}

@@ -1,4 +1,5 @@
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace MapsExporter.Web;
@@ -23,16 +24,35 @@ internal static class WebConfigYaml
     /// <summary>A list of text values (cipher_suites, curve_preferences, client_allowed_sans).</summary>
     internal sealed record Sequence(IReadOnlyList<string> Items, int Line);
 
+    /// <summary>Deeper nesting is refused before the tree is built: the representation model recurses once per level.</summary>
+    public const int MaxDepth = 32;
+
+    /// <summary>A web config is a few lines; inline certificates make it a few KB.</summary>
+    public const int MaxLength = 1 << 20;
+
     public static Mapping Parse(string text)
     {
+        // Each error's message starts "line N:" (N is ? where the library does not say).
+        if (text.Length > MaxLength)
+        {
+            throw new FormatException($"line 1: the file is over {MaxLength >> 20} MiB; a web config is a few KB");
+        }
+
         var stream = new YamlStream();
         try
         {
+            CheckDepth(text);
             stream.Load(new StringReader(text));
         }
         catch (YamlException e)
         {
             throw new FormatException($"line {e.Start.Line}: {Describe(e)}");
+        }
+        catch (Exception e) when (e is not (FormatException or OutOfMemoryException))
+        {
+            // YamlDotNet 18.1.0 throws InvalidOperationException and ArgumentException on some malformed input, without
+            // a position (found by WebConfigHostileInputTests): still a file that cannot be used, not a crash.
+            throw new FormatException($"line ?: the YAML cannot be parsed ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")})");
         }
 
         if (stream.Documents.Count > 1)
@@ -49,6 +69,24 @@ internal static class WebConfigYaml
         return root is YamlMappingNode map
             ? Convert(map)
             : throw new FormatException($"line {root.Start.Line}: expected 'key: value' lines (a YAML mapping), not {Kind(root)}");
+    }
+
+    /// <summary>The nesting depth from the parser's events (its own state is a stack, not recursion), before any tree is built.</summary>
+    private static void CheckDepth(string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        int depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case MappingStart or SequenceStart when ++depth > MaxDepth:
+                    throw new FormatException($"line {parser.Current!.Start.Line}: nested more than {MaxDepth} levels deep");
+                case MappingEnd or SequenceEnd:
+                    depth--;
+                    break;
+            }
+        }
     }
 
     private static Mapping Convert(YamlMappingNode node)

@@ -50,6 +50,20 @@ public sealed class MallocStateReaderTests
         Assert.Equal(image.Expected.Sum(e => e.Free), malloc.FreeBytes);
     }
 
+    [Theory]
+    [InlineData(0xF000000000000000UL)] // found by the malloc fuzz target: published as negative system and in-use bytes
+    [InlineData(0x1000UL)] // less than the arena's free chunks
+    public void An_impossible_system_mem_is_a_fallback_never_a_negative_figure(ulong systemMem)
+    {
+        var image = new GlibcMallocImage("2.36");
+        image.Memory.WriteWord(GlibcMallocImage.MainArena + (ulong)MallocStateLayout.Glibc227To242.SystemMemOffset, systemMem);
+        Classification result = Classify(image);
+
+        Assert.Contains(DecisionMethod.MallocState, result.Fallbacks);
+        Assert.All(result.Arenas, a => Assert.True(a.SystemBytes is null or >= 0 && a.InUseBytes is null or >= 0, $"{a}"));
+        Assert.Null(result.Arenas[0].FreeBytes);
+    }
+
     [Fact]
     public void A_held_lock_is_retried_then_counted_keeping_system_bytes_and_top()
     {

@@ -52,10 +52,20 @@ public sealed class WebConfigYamlTests
     [InlineData("a: *nowhere\n", "line 1:")]
     [InlineData("a: 1\n---\nb: 2\n", "line 3: one YAML document only")]
     [InlineData("[a]: 1\n", "line 1: a key must be plain text")]
+    [InlineData("a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[x]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n", "line 1: nested more than 32 levels")]
+    [InlineData("min_version: {LS13\n  curve_preferences:\n  - Curtls_server_config:\n", "line ")] // YamlDotNet's InvalidOperationException
     public void Rejects_what_it_does_not_understand_naming_the_line(string yaml, string expected)
     {
         var e = Assert.Throws<FormatException>(() => WebConfigYaml.Parse(yaml));
         Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void A_key_holding_a_line_break_is_still_a_one_line_error()
+    {
+        // Found by the webconfig fuzz target: a quoted key with a line break, echoed in the message.
+        var e = Assert.Throws<WebConfigException>(() => WebConfig.Parse("\"a\\nb\x1b\": 1\n", "/tmp/web.yml"));
+        Assert.Equal("/tmp/web.yml line 1: unknown or unsupported key 'a\\x0ab\\x1b' (supported: tls_server_config, http_server_config, basic_auth_users)", e.Message);
     }
 }

@@ -111,6 +111,9 @@ public static class MallocStateReader
         return arenas;
     }
 
+    /// <summary>Above 56 bits (5-level paging's user space) system_mem cannot be real.</summary>
+    private const ulong MaxSystemBytes = 1UL << 56;
+
     /// <summary>One arena, retried while torn; a fallback keeps system bytes and top from the last state that validated.</summary>
     private static ArenaInfo ReadArena(IProcessMemory memory, MallocFreeListWalker walker, MallocStateLayout layout, ArenaInfo info, byte[] state, MallocArenaBounds bounds, bool main, ulong trimPage, MallocReadLimits limits, ref long budget, long deadline, ref bool fallback)
     {
@@ -128,6 +131,13 @@ public static class MallocStateReader
             }
 
             if (!layout.Validates(state, info.Address, bounds))
+            {
+                continue;
+            }
+
+            // The target's own memory: a system_mem beyond any address space is not a state (found by the malloc fuzz
+            // target: it was published as negative system and in-use bytes).
+            if (layout.SystemMem(state) > MaxSystemBytes)
             {
                 continue;
             }
@@ -152,6 +162,11 @@ public static class MallocStateReader
             }
 
             long free = (long)walk.FreeBytes;
+            if (free > system)
+            {
+                continue; // more free than the arena holds: a torn or corrupt read, never a real arena
+            }
+
             return info with
             {
                 SystemBytes = system,
