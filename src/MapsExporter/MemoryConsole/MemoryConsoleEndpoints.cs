@@ -47,24 +47,29 @@ internal static class MemoryConsoleEndpoints
                 return Results.Content(ProcessPage.Problem($"process {number} is not in the last scan"), ProcessPage.ContentType, statusCode: StatusCodes.Status404NotFound);
             }
 
-            return Results.Content(ProcessPage.Render(sample, window, latest.Snapshot!.Timestamp, LayoutNow(scan.Value, number)), ProcessPage.ContentType);
+            return Results.Content(ProcessPage.Render(sample, window, latest.Snapshot!.Timestamp, TextReportNow(scan.Value, sample)), ProcessPage.ContentType);
         });
         return app;
     }
 
     /// <summary>
-    /// The text report's layout, read when the page is asked for: maps only (no page-table walk, so the page never
-    /// stalls the JVM as smaps would); null when the process cannot be read now.
+    /// Below this resident size the page's text report reads smaps, as <c>report PID</c> does: its walk of the page
+    /// tables costs tens of milliseconds there (a pre-touched 4 GiB heap: 60 ms, docs/benchmarks.md). Above it, or
+    /// with <c>--scan.smaps=false</c>, maps only: serving a page must not stall a huge JVM's memory-map changes.
     /// </summary>
-    private static string? LayoutNow(ScanOptions scan, int pid)
+    internal const long FullReportBelowBytes = 4L << 30;
+
+    /// <summary>The text report read when the page is asked for (see <see cref="FullReportBelowBytes"/>); null when the process cannot be read now.</summary>
+    private static ProcessPage.TextReport? TextReportNow(ScanOptions scan, ProcessSample sample)
     {
+        bool smaps = scan.Smaps && sample.Totals?.ResidentBytes is { } resident && resident < FullReportBelowBytes;
         try
         {
             using var inspector = new ProcessInspector(new ProcFs(scan.ProcFs), cgroupFs: CgroupFs.ForThisProcess(scan.CgroupFs));
-            InspectionResult result = inspector.Inspect(pid, new InspectRequest { Mode = ScanMode.Maps, KeepRegions = true });
+            InspectionResult result = inspector.Inspect(sample.Pid, new InspectRequest { Mode = smaps ? ScanMode.Smaps : ScanMode.Maps, KeepRegions = true });
             using var text = new StringWriter(CultureInfo.InvariantCulture);
             TextReportWriter.Write(text, result.Report, result.Regions!);
-            return text.ToString();
+            return new ProcessPage.TextReport(text.ToString(), result.Report.ResidentKnown);
         }
         catch (Exception e) when (e is ProcessReadException or ProcParseException or IOException or UnauthorizedAccessException)
         {

@@ -18,6 +18,9 @@ namespace MapsExporter.MemoryConsole;
 /// </summary>
 internal static class ProcessPage
 {
+    /// <summary>The text report read for the page: <see cref="Resident"/> when from smaps, with resident figures.</summary>
+    public sealed record TextReport(string Text, bool Resident);
+
     public const string ContentType = "text/html; charset=utf-8";
 
     private const string Style = """
@@ -32,7 +35,7 @@ internal static class ProcessPage
         """;
 
     /// <summary>The page for <paramref name="sample"/> of the scan at <paramref name="scanned"/>; <paramref name="textReport"/>: the layout read now, or null.</summary>
-    public static string Render(ProcessSample sample, HistoryWindow history, DateTimeOffset scanned, string? textReport)
+    public static string Render(ProcessSample sample, HistoryWindow history, DateTimeOffset scanned, TextReport? textReport)
     {
         MemoryReport report = sample.Report;
         var html = new StringBuilder(65536);
@@ -75,8 +78,10 @@ internal static class ProcessPage
         }
         else
         {
-            html.Append("<p class=\"note\">What <code>mapsexporter report PID --maps-only</code> prints, read when this page was served: maps only, so serving the page never walks the JVM's page tables (smaps would stall its memory-map changes). Resident figures are above, from the last scan.</p>\n");
-            html.Append("<pre id=\"text-report\">").Append(Encode(textReport)).Append("</pre>\n");
+            html.Append(textReport.Resident
+                ? "<p class=\"note\">What <code>mapsexporter report PID</code> prints, read from smaps when this page was served.</p>\n"
+                : "<p class=\"note\">What <code>mapsexporter report PID --maps-only</code> prints, read when this page was served: maps only, since this process is too large (4 GiB resident or more) for a page view to walk its page tables (smaps would stall its memory-map changes), or smaps is off. Resident figures are above, from the last scan.</p>\n");
+            html.Append("<pre id=\"text-report\">").Append(Encode(textReport.Text)).Append("</pre>\n");
         }
 
         html.Append("</body>\n</html>\n");
@@ -265,3 +270,4 @@ internal static class ProcessPage
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);
 }
+

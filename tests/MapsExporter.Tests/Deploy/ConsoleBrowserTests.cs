@@ -48,6 +48,9 @@ public sealed partial class ConsoleBrowserTests
             }
 
             Assert.Contains("<pre id=\"text-report\">Process " + pid + " (Workload), JVM", dom, StringComparison.Ordinal);
+            // A JVM this small gets the full report (smaps: its resident sizes), as `report PID` prints it.
+            Assert.Contains("read from smaps when this page was served", dom, StringComparison.Ordinal);
+            Assert.DoesNotContain("(maps only: resident, proportional and swap sizes are unknown)", dom, StringComparison.Ordinal);
             Assert.Contains("<table id=\"arenas\">", dom, StringComparison.Ordinal);
             Assert.Contains("<table id=\"stacks\">", dom, StringComparison.Ordinal);
             Assert.Contains("<table id=\"jvm\">", dom, StringComparison.Ordinal);

@@ -37,7 +37,7 @@ public sealed class ProcessPageTests
     public void Every_text_from_the_process_is_encoded()
     {
         MemoryReport report = Report(Hostile, resident: true, 4096);
-        string html = ProcessPage.Render(new ProcessSample(report, 1, 0, null), Window(report, Report(Hostile, true, 8192)), DateTimeOffset.UnixEpoch, "Process 42 (" + Hostile + ")");
+        string html = ProcessPage.Render(new ProcessSample(report, 1, 0, null), Window(report, Report(Hostile, true, 8192)), DateTimeOffset.UnixEpoch, new ProcessPage.TextReport("Process 42 (" + Hostile + ")", true));
         Assert.DoesNotContain("<script>", html, StringComparison.Ordinal);
         Assert.Contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;q&quot;", html, StringComparison.Ordinal);
         // The heap grew by 4096 bytes: first in the table, and a band in the chart.
