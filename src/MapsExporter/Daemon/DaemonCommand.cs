@@ -66,6 +66,9 @@ internal static class DaemonCommand
     /// </summary>
     public static async Task<int> GuardedAsync(TextWriter stderr, bool journal, Func<Task<int>> run)
     {
+        // One write(2) per line (the default writer's 256-byte buffer splits longer ones): the scanner and the web
+        // side share stderr, and their lines must not interleave.
+        Console.SetError(new StreamWriter(Console.OpenStandardError(), bufferSize: 16 * 1024) { AutoFlush = true });
         Log.Logger = DaemonLogging.Configure(new LoggerConfiguration(), new LogOptions(), journal).CreateLogger();
         try
         {
@@ -114,8 +117,21 @@ internal static class DaemonCommand
         Task<int?> web = supervisor.RunAsync(app.Lifetime.ApplicationStopping);
         app.Logger.LogInformation("Privilege separation: this process (PID {Pid}) scans with no network; the web side (PID {WebPid}) runs as {User} with no capability",
             Environment.ProcessId, supervisor.WebPid, launcher.ChildUser);
-        await app.StartAsync();
-        _ = web.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default);
+        using var webGone = new CancellationTokenSource();
+        _ = web.ContinueWith(_ =>
+        {
+            webGone.Cancel();
+            app.Lifetime.StopApplication();
+        }, TaskScheduler.Default);
+        try
+        {
+            await app.StartAsync(webGone.Token); // completes once the web side listens (ScannerStartGate)
+        }
+        catch (OperationCanceledException) when (webGone.IsCancellationRequested)
+        {
+            return await web ?? ExitCodes.Failure;
+        }
+
         await app.WaitForShutdownAsync();
         return await web ?? ExitCodes.Success;
     }

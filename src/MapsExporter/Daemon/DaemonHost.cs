@@ -33,6 +33,7 @@ internal static class DaemonHost
         {
             builder.Services.AddSingleton<ScannerServer>();
             builder.Services.AddSingleton<IServer>(sp => sp.GetRequiredService<ScannerServer>());
+            builder.Services.AddHostedService<ScannerStartGate>(); // last: after the scan service's first scan
         }
 
         WebApplication app = builder.Build();

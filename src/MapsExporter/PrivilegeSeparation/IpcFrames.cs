@@ -11,6 +11,12 @@ internal enum IpcKind : byte
 
     /// <summary>Any other GET path the scanner serves (/, /healthz, /process/PID, /api/v1/...), with its query.</summary>
     Page = 2,
+
+    /// <summary>Answered once the scanner has started (its first scan published): the web side listens only then, as one process does.</summary>
+    Ready = 3,
+
+    /// <summary>The web side listens: the scanner's start completes (and systemd gets READY=1) only then.</summary>
+    Listening = 4,
 }
 
 /// <summary>A request frame: the kind and, for <see cref="IpcKind.Page"/>, the path and query as sent (URL-escaped ASCII).</summary>
@@ -26,7 +32,7 @@ internal sealed class IpcFormatException(string message) : Exception(message);
 /// The framing between the two processes, version 1, big-endian. Each side reads the other as untrusted input: every
 /// length is checked against a bound before anything is allocated, and every field against its set of values.
 /// <code>
-/// request:  'M' 'X' version kind | u16 target length (≤ 2048) | target (printable ASCII; "" for Metrics, else starts with '/')
+/// request:  'M' 'X' version kind | u16 target length (≤ 2048) | target (printable ASCII; a Page's starts with '/', others have none)
 /// response: 'M' 'X' version kind | u16 status (100-599) | u8 type length (≤ 128) | type (printable ASCII) | u32 body length (≤ 32 MiB) | body
 /// </code>
 /// </summary>
@@ -145,6 +151,8 @@ internal static class IpcFrames
         {
             (byte)IpcKind.Metrics => IpcKind.Metrics,
             (byte)IpcKind.Page => IpcKind.Page,
+            (byte)IpcKind.Ready => IpcKind.Ready,
+            (byte)IpcKind.Listening => IpcKind.Listening,
             _ => throw new IpcFormatException($"unknown request kind {header[3]}"),
         };
     }
@@ -156,9 +164,9 @@ internal static class IpcFrames
             throw new IpcFormatException($"request target of {target.Length} bytes, more than {MaxTarget}");
         }
 
-        if (kind == IpcKind.Metrics ? target.Length != 0 : target.Length == 0 || target[0] != '/')
+        if (kind == IpcKind.Page ? target.Length == 0 || target[0] != '/' : target.Length != 0)
         {
-            throw new IpcFormatException(kind == IpcKind.Metrics ? "a metrics request carries no target" : "a page target must start with '/'");
+            throw new IpcFormatException(kind == IpcKind.Page ? "a page target must start with '/'" : $"a {kind} request carries no target");
         }
 
         if (!IsPrintableAscii(target))

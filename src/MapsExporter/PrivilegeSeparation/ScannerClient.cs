@@ -21,6 +21,25 @@ internal sealed class ScannerClient(Stream connection, IHostApplicationLifetime 
     public static ScannerClient FromDescriptor(int fd, IHostApplicationLifetime lifetime, ILogger<ScannerClient> logger) =>
         new(new NetworkStream(new Socket(new SafeSocketHandle(fd, ownsHandle: true)), ownsSocket: true), lifetime, logger);
 
+    /// <summary>
+    /// Sends <paramref name="kind"/> (<see cref="IpcKind.Ready"/>, <see cref="IpcKind.Listening"/>) and waits for its
+    /// answer with no time limit (the first scan may be long); false when the scanner is gone.
+    /// </summary>
+    public async Task<bool> HandshakeAsync(IpcKind kind, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await connection.WriteAsync(IpcFrames.Encode(new IpcRequest(kind, "")), cancellationToken);
+            await IpcFrames.ReadResponseAsync(connection, kind, cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException or IpcFormatException)
+        {
+            Break(e.Message);
+            return false;
+        }
+    }
+
     /// <summary>The scanner's answer, or null when it cannot answer (gone, broken or too slow).</summary>
     public async Task<IpcResponse?> AskAsync(IpcRequest request, CancellationToken cancellationToken)
     {

@@ -11,9 +11,25 @@ namespace MapsExporter.PrivilegeSeparation;
 /// milliseconds of already-scanned data, and the web side queues. A frame that breaks the format ends the
 /// connection (the web side is then restarted), never the scanner.
 /// </summary>
-internal sealed class ScannerServer(MetricsPublisher publisher, ILogger<ScannerServer> logger) : IServer
+internal sealed class ScannerServer : IServer
 {
+    private readonly MetricsPublisher _publisher;
+    private readonly ILogger<ScannerServer> _logger;
+    private readonly TaskCompletionSource _scanned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Func<IFeatureCollection, Task>? _handle;
+
+    public ScannerServer(MetricsPublisher publisher, ILogger<ScannerServer> logger)
+    {
+        _publisher = publisher;
+        _logger = logger;
+    }
+
+    /// <summary>Completes when the web side says it listens.</summary>
+    public Task WebListening => _listening.Task;
+
+    /// <summary>The first scan is published (<see cref="ScannerStartGate"/>): the web side may listen.</summary>
+    public void MarkScanned() => _scanned.TrySetResult();
 
     public IFeatureCollection Features { get; } = new FeatureCollection();
 
@@ -32,7 +48,7 @@ internal sealed class ScannerServer(MetricsPublisher publisher, ILogger<ScannerS
             {
                 failure = e;
                 features.Get<IHttpResponseFeature>()!.StatusCode = StatusCodes.Status500InternalServerError;
-                logger.LogError(e, "Answering the web side failed");
+                _logger.LogError(e, "Answering the web side failed");
             }
 
             application.DisposeContext(context, failure);
@@ -54,31 +70,49 @@ internal sealed class ScannerServer(MetricsPublisher publisher, ILogger<ScannerS
         {
             while (await IpcFrames.ReadRequestAsync(connection, cancellationToken) is { } request)
             {
-                IpcResponse response = request.Kind == IpcKind.Metrics ? await MetricsAsync(cancellationToken) : await PageAsync(request.Target);
+                IpcResponse response = request.Kind switch
+                {
+                    IpcKind.Metrics => await MetricsAsync(cancellationToken),
+                    IpcKind.Ready => await ReadyAsync(cancellationToken),
+                    IpcKind.Listening => Listening(),
+                    _ => await PageAsync(request.Target),
+                };
                 await connection.WriteAsync(IpcFrames.Encode(response), cancellationToken);
             }
         }
         catch (IpcFormatException e)
         {
-            logger.LogWarning("The web side sent a bad frame: {Problem}; closing its connection", e.Message);
+            _logger.LogWarning("The web side sent a bad frame: {Problem}; closing its connection", e.Message);
         }
         catch (Exception e) when (e is IOException or EndOfStreamException)
         {
-            logger.LogDebug("The web side's connection ended: {Reason}", e.Message);
+            _logger.LogDebug("The web side's connection ended: {Reason}", e.Message);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
     }
 
+    private async Task<IpcResponse> ReadyAsync(CancellationToken cancellationToken)
+    {
+        await _scanned.Task.WaitAsync(cancellationToken);
+        return new IpcResponse(IpcKind.Ready, StatusCodes.Status200OK, "", []);
+    }
+
+    private IpcResponse Listening()
+    {
+        _listening.TrySetResult();
+        return new IpcResponse(IpcKind.Listening, StatusCodes.Status200OK, "", []);
+    }
+
     private async Task<IpcResponse> MetricsAsync(CancellationToken cancellationToken)
     {
-        RenderedScrape? rendered = publisher.Rendered;
+        RenderedScrape? rendered = _publisher.Rendered;
         byte[] plain = [];
         if (rendered is null)
         {
             using var buffer = new MemoryStream();
-            await publisher.WriteAsync(buffer, cancellationToken);
+            await _publisher.WriteAsync(buffer, cancellationToken);
             plain = buffer.ToArray();
         }
 

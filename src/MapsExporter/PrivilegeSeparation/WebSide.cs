@@ -40,8 +40,20 @@ internal static class WebSide
         {
             await using WebApplication app = Build(flags, fd, journal);
             app.Services.GetRequiredService<IStartupValidator>().Validate();
+            // Listening only once the scanner has published its first scan, as the one-process daemon does.
+            ScannerClient scanner = app.Services.GetRequiredService<ScannerClient>();
+            if (!await scanner.HandshakeAsync(IpcKind.Ready, app.Lifetime.ApplicationStopping))
+            {
+                return ExitCodes.Failure;
+            }
+
             await app.StartAsync();
             DaemonCommand.LogListening(app);
+            if (!await scanner.HandshakeAsync(IpcKind.Listening, app.Lifetime.ApplicationStopping))
+            {
+                return ExitCodes.Failure;
+            }
+
             await app.WaitForShutdownAsync();
             return app.Services.GetRequiredService<ScannerClient>().Broken ? ExitCodes.Failure : ExitCodes.Success;
         });
@@ -51,6 +63,7 @@ internal static class WebSide
     {
         WebApplicationBuilder builder = DaemonHost.CreateBuilder(flags);
         builder.Services.AddDaemonLogging(builder.Configuration, journal);
+        builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true); // the scanner says them
         builder.Services.AddWebConfig();
         builder.Services.AddWeb(builder.Configuration);
         builder.Services.AddSingleton<HttpMetrics>();
