@@ -103,9 +103,8 @@ internal static class DaemonCommand
     /// </summary>
     private static async Task<int> RunSplitAsync(WebApplication app, IReadOnlyList<string> webSide)
     {
-        UnprivilegedLauncher launcher = await UnprivilegedLauncher.StartAsync();
         var server = app.Services.GetRequiredService<ScannerServer>();
-        using WebSideSupervisor supervisor = await WebSideSupervisor.StartAsync(launcher, webSide, server, app.Logger);
+        using WebSideSupervisor supervisor = await WebSideSupervisor.StartAsync(webSide, server, app.Logger);
         int filterError = NoInetFilter.Apply();
         if (filterError != 0)
         {
@@ -116,7 +115,7 @@ internal static class DaemonCommand
         app.Logger.LogDebug("The scanner's socket(AF_INET): {Result}", probe == 0 ? "created (the network is reachable)" : $"refused, errno {probe}");
         Task<int?> web = supervisor.RunAsync(app.Lifetime.ApplicationStopping);
         app.Logger.LogInformation("Privilege separation: this process (PID {Pid}) scans with no network; the web side (PID {WebPid}) runs as {User} with no capability",
-            Environment.ProcessId, supervisor.WebPid, launcher.ChildUser);
+            Environment.ProcessId, supervisor.WebPid, supervisor.WebUser);
         using var webGone = new CancellationTokenSource();
         _ = web.ContinueWith(_ =>
         {

@@ -60,5 +60,7 @@ internal static partial class LinuxCalls
         public static nint SocketPair => Arm64 ? 199 : 53;
 
         public static nint Seccomp => Arm64 ? 277 : 317;
+
+        public static nint Capset => Arm64 ? 91 : 126;
     }
 }

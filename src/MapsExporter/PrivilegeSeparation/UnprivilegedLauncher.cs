@@ -1,83 +1,70 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace MapsExporter.PrivilegeSeparation;
 
 /// <summary>
-/// Starts processes with no capability, from one thread of its own. Capabilities are per thread in Linux and the
+/// Starts one process with no capability, from a thread of its own. Capabilities are per thread in Linux and the
 /// runtime has started threads before Main, so a privileged .NET process cannot drop them for itself as a whole; a
-/// child is forked with the credentials of the thread that asks. This thread drops, for itself, what exec would
-/// pass on: its ambient set (a non-root uid then gains nothing through exec), as root its bounding set, and it sets
-/// no_new_privs (no setuid binary can give anything back). Its effective and permitted sets and its uid are left
-/// alone: the thread pool may create its threads from this one, and they inherit its credentials. As root the
-/// child takes <see cref="Nobody"/>'s uid and gid between fork and exec (ProcessStartInfo.UserName), which clears
-/// its capabilities: root without capabilities could still read other root processes' memory, since ptrace's
-/// checks pass on equal uids. The thread lives as long as the process: a child's PR_SET_PDEATHSIG fires when the
-/// thread that forked it exits.
+/// child is forked with the credentials of the thread that asks. This thread drops, for itself, everything exec could
+/// pass on: its ambient set (a non-root uid then gains nothing through exec), as root its bounding set, else its
+/// permitted and effective sets (under no_new_privs, file capabilities, as the container's binary has, are still
+/// granted up to the parent's permitted set), and it sets no_new_privs. Its uid is left alone; as root the child
+/// takes <see cref="Nobody"/>'s uid and gid between fork and exec (ProcessStartInfo.UserName): root without
+/// capabilities could still read other root processes' memory, since ptrace's checks pass on equal uids. A thread
+/// created from this one would inherit its empty sets, so it queues no work to the thread pool (which may create a
+/// worker from the queueing thread): it signals through an event. It lives as long as the process: a child's
+/// PR_SET_PDEATHSIG fires when the thread that forked it exits.
 /// </summary>
-internal sealed partial class UnprivilegedLauncher
+internal sealed partial class UnprivilegedLauncher : IDisposable
 {
     /// <summary>The user a root daemon's web side runs as.</summary>
     public const string Nobody = "nobody";
 
     private const int LastCapability = 63;
 
-    private readonly BlockingCollection<(ProcessStartInfo Info, TaskCompletionSource<Process> Started)> _queue = [];
-    private readonly TaskCompletionSource<string?> _dropped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ManualResetEventSlim _done = new();
+    private readonly ProcessStartInfo _info;
+    private string? _problem;
+    private Process? _started;
 
-    private UnprivilegedLauncher()
+    private UnprivilegedLauncher(ProcessStartInfo info)
     {
-        var thread = new Thread(Run) { IsBackground = true, Name = "unprivileged-launcher" };
+        _info = info;
+    }
+
+    /// <summary>The user the child runs as: nobody for a root daemon, else the daemon's own.</summary>
+    public string ChildUser { get; private set; } = "";
+
+    /// <summary>Starts <paramref name="info"/> from a thread that dropped its privilege; an exception naming the call that failed otherwise.</summary>
+    public static async Task<(UnprivilegedLauncher Launcher, Process Child)> StartAsync(ProcessStartInfo info)
+    {
+        var launcher = new UnprivilegedLauncher(info);
+        var thread = new Thread(launcher.Run) { IsBackground = true, Name = "unprivileged-launcher" };
         thread.Start();
+        await Task.Run(launcher._done.Wait);
+        return launcher._started is { } child ? (launcher, child) : throw new IOException(launcher._problem);
     }
 
-    private string? _userName;
-
-    /// <summary>The user the children run as: nobody for a root daemon, else the daemon's own.</summary>
-    public string ChildUser => _userName ?? Environment.UserName;
-
-    /// <summary>A launcher whose thread has dropped its privilege; an exception naming the call that failed otherwise.</summary>
-    public static async Task<UnprivilegedLauncher> StartAsync()
-    {
-        var launcher = new UnprivilegedLauncher();
-        if (await launcher._dropped.Task is { } problem)
-        {
-            throw new InvalidOperationException(problem);
-        }
-
-        return launcher;
-    }
-
-    /// <summary>Starts <paramref name="info"/> from the unprivileged thread.</summary>
-    public Task<Process> StartAsync(ProcessStartInfo info)
-    {
-        var started = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _queue.Add((info, started));
-        return started.Task;
-    }
+    public void Dispose() => _done.Dispose();
 
     private void Run()
     {
-        string? problem = Drop();
-        _dropped.SetResult(problem);
-        if (problem is not null)
+        try
         {
-            return;
+            _problem = Drop();
+            if (_problem is null)
+            {
+                _started = Process.Start(_info);
+            }
+        }
+        catch (Exception e)
+        {
+            _problem = $"cannot start the web side: {e.Message}";
         }
 
-        foreach (var (info, started) in _queue.GetConsumingEnumerable())
-        {
-            try
-            {
-                info.UserName = _userName ?? "";
-                started.SetResult(Process.Start(info)!);
-            }
-            catch (Exception e)
-            {
-                started.SetException(e);
-            }
-        }
+        _done.Set();
+        Thread.Sleep(Timeout.Infinite);
     }
 
     /// <summary>This thread only: null when done, else what failed.</summary>
@@ -95,9 +82,10 @@ internal sealed partial class UnprivilegedLauncher
                 }
             }
 
-            _userName = Nobody;
+            _info.UserName = Nobody;
         }
 
+        ChildUser = root ? Nobody : Environment.UserName;
         if (LinuxCalls.Prctl(LinuxCalls.PrCapAmbient, LinuxCalls.PrCapAmbientClearAll, 0, 0, 0) != 0)
         {
             return $"prctl(PR_CAP_AMBIENT_CLEAR_ALL): errno {Marshal.GetLastPInvokeError()}";
@@ -108,6 +96,21 @@ internal sealed partial class UnprivilegedLauncher
             return $"prctl(PR_SET_NO_NEW_PRIVS): errno {Marshal.GetLastPInvokeError()}";
         }
 
+        // Not as root: the child needs CAP_SETUID/CAP_SETGID to become nobody, which clears its sets anyway. Refused
+        // under the unit's filter (@privileged), where nothing needs it: no file capabilities there.
+        if (!root)
+        {
+            ClearCapabilities();
+        }
+
         return null;
+    }
+
+    private static unsafe void ClearCapabilities()
+    {
+        // _LINUX_CAPABILITY_VERSION_3, this thread; two zeroed data words (effective, permitted, inheritable).
+        uint* header = stackalloc uint[2] { 0x20080522, 0 };
+        uint* data = stackalloc uint[6] { 0, 0, 0, 0, 0, 0 };
+        LinuxCalls.Syscall(LinuxCalls.Numbers.Capset, (nint)header, (nint)data, 0);
     }
 }

@@ -16,11 +16,45 @@ internal sealed partial class WebSideSupervisor(Process web, Socket socket, Scan
     /// <summary>The web side's PID.</summary>
     public int WebPid => web.Id;
 
-    /// <summary>Starts the web side from <paramref name="launcher"/>, with the child's end of a new socket pair as <c>{fd}</c> in <paramref name="command"/>.</summary>
-    public static async Task<WebSideSupervisor> StartAsync(UnprivilegedLauncher launcher, IReadOnlyList<string> command, ScannerServer server, ILogger logger)
+    /// <summary>Starts the web side from an <see cref="UnprivilegedLauncher"/>, with the child's end of a new socket pair as <c>{fd}</c> in <paramref name="command"/>.</summary>
+    public static async Task<WebSideSupervisor> StartAsync(IReadOnlyList<string> command, ScannerServer server, ILogger logger)
     {
-        (Process web, Socket socket) = await SpawnAsync(launcher, command);
-        return new WebSideSupervisor(web, socket, server, logger);
+        (Process web, Socket socket, string user) = await SpawnAsync(command);
+        var supervisor = new WebSideSupervisor(web, socket, server, logger) { WebUser = user };
+        // Fail closed: a web side that holds any capability is not run.
+        if (CapabilitySets(web.Id) is { } held and not 0)
+        {
+            Stop(web);
+            supervisor.Dispose();
+            throw new IOException($"the web side holds capabilities ({held:x}) after its start: refusing to run it");
+        }
+
+        return supervisor;
+    }
+
+    /// <summary>The user the web side runs as.</summary>
+    public string WebUser { get; private init; } = "";
+
+    /// <summary>CapPrm | CapEff | CapAmb of <paramref name="pid"/>, null when it cannot be read (it exited).</summary>
+    private static ulong? CapabilitySets(int pid)
+    {
+        try
+        {
+            ulong held = 0;
+            foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("CapPrm:", StringComparison.Ordinal) || line.StartsWith("CapEff:", StringComparison.Ordinal) || line.StartsWith("CapAmb:", StringComparison.Ordinal))
+                {
+                    held |= ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+
+            return held;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -57,7 +91,7 @@ internal sealed partial class WebSideSupervisor(Process web, Socket socket, Scan
         socket.Dispose();
     }
 
-    private static async Task<(Process Web, Socket Ours)> SpawnAsync(UnprivilegedLauncher launcher, IReadOnlyList<string> command)
+    private static async Task<(Process Web, Socket Ours, string User)> SpawnAsync(IReadOnlyList<string> command)
     {
         int[] fds = new int[2];
         if (LinuxCalls.SocketPair(LinuxCalls.AfUnix, LinuxCalls.SockStream | LinuxCalls.SockCloexec, 0, fds) != 0)
@@ -75,8 +109,9 @@ internal sealed partial class WebSideSupervisor(Process web, Socket socket, Scan
 
         try
         {
-            Process web = await launcher.StartAsync(info);
-            return (web, new Socket(new SafeSocketHandle(fds[0], ownsHandle: true)));
+            (UnprivilegedLauncher launcher, Process web) = await UnprivilegedLauncher.StartAsync(info);
+            // Not disposed: its thread must outlive the child (PR_SET_PDEATHSIG); one per daemon.
+            return (web, new Socket(new SafeSocketHandle(fds[0], ownsHandle: true)), launcher.ChildUser);
         }
         catch
         {

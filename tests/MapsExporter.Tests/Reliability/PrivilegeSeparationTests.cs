@@ -54,6 +54,36 @@ public sealed class PrivilegeSeparationTests
         Assert.Contains("The scanner's socket(AF_INET): refused, errno 13", exporter.Daemon.Stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>As the container runs it: uid 65534, the capabilities as file capabilities of the (AOT) binary, none ambient.</summary>
+    [Fact]
+    public async Task With_file_capabilities_as_in_the_container_the_web_side_gets_none_of_them()
+    {
+        string dir = Directory.CreateTempSubdirectory("mapsexporter-filecaps-").FullName;
+        Assert.Equal(0, ToolRunner.Run("chmod", ["755", dir]).ExitCode); // nobody reaches the copy
+        string binary = Path.Combine(dir, "mapsexporter");
+        File.Copy(Deploy.AotBinary.Require(), binary);
+        Assert.Equal(0, ToolRunner.Run("setcap", ["cap_sys_ptrace,cap_dac_read_search+ep", binary]).ExitCode);
+        int port = Ports.Free();
+        System.Diagnostics.Process scanner = Deploy.AotBinary.Launch(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+            binary, $"--web.listen-address=127.0.0.1:{port}", "--scan.interval=1s"]);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            await Deploy.AotBinary.WaitForAsync(http, scanner, s => s.AllPids().Count > 0, "series through the web side");
+            int web = ListenerPid(port);
+            Assert.Equal(scanner.Id, ParentPid(web));
+            Assert.NotEqual(0UL, Field(File.ReadAllText($"/proc/{scanner.Id}/status"), "CapEff"));
+            string status = File.ReadAllText($"/proc/{web}/status");
+            Assert.Equal(0UL, Field(status, "CapEff"));
+            Assert.Equal(0UL, Field(status, "CapPrm"));
+        }
+        finally
+        {
+            Deploy.AotBinary.Stop(scanner);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Killing_the_web_side_ends_the_scanner_with_exit_1_and_nothing_serves_old_figures()
     {
