@@ -22,14 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sed "s/\\bWorkload\\b/BenchWorkload/g" tests/workloads/Workload.java >"$WORK/BenchWorkload.java"
-"$JDK/bin/javac" -d "$WORK" "$WORK/BenchWorkload.java"
-for _ in $(seq 20); do
-  out="$WORK/jvm.$RANDOM.out"
-  "$JDK/bin/java" -Xmx128m -Xss512k -cp "$WORK" BenchWorkload 20 >"$out" 2>&1 &
-  echo $! >>"$WORK/pids"
-  for _ in $(seq 600); do grep -q READY "$out" 2>/dev/null && break; sleep 0.1; done
-done
+. bench/bench-jvms.sh
+start_bench_jvms "$WORK" "$JDK"
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 echo "base $BASE  new $NEW"
 echo "date $(date -u +%Y-%m-%dT%H:%MZ)  cpu $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)  nproc $(nproc)  load $(cut -d' ' -f1-3 /proc/loadavg)"

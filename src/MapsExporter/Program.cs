@@ -45,6 +45,11 @@ internal static class Program
             return DiffCommand.Run(args[1..], Console.Out, Console.Error);
         }
 
+        if (args.Length > 0 && args[0] == PrivilegeSeparation.WebSide.Command)
+        {
+            return PrivilegeSeparation.WebSide.RunAsync(args[1..], Console.Error).GetAwaiter().GetResult();
+        }
+
         if (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal))
         {
             return DaemonCommand.RunAsync(args, Console.Error).GetAwaiter().GetResult();

@@ -1,5 +1,6 @@
 using MapsExporter.Configuration;
 using MapsExporter.Logging;
+using MapsExporter.PrivilegeSeparation;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting.Systemd;
@@ -22,11 +23,12 @@ internal static class DaemonCommand
         // Before the host starts its threads, so no arena has grown under the dynamic threshold yet.
         bool mallocPinned = MallocTuning.PinMmapThreshold();
 
-        // Start-up failures that are not settings (the port is taken) are logged through this one.
-        Log.Logger = DaemonLogging.Configure(new LoggerConfiguration(), new LogOptions(), SystemdHelpers.IsSystemdService()).CreateLogger();
-        try
+        bool journal = SystemdHelpers.IsSystemdService();
+        return await GuardedAsync(stderr, journal, async () =>
         {
-            await using WebApplication app = DaemonHost.Build(args);
+            IReadOnlyList<string> webSide = SplitDecision.WebSideCommand(args, journal);
+            string? refusal = SplitDecision.Refusal(DaemonHost.CreateBuilder(args).Configuration, webSide);
+            await using WebApplication app = DaemonHost.Build(args, scanner: refusal is null);
             // Every setting is checked here, before the host starts (which would log a stack trace for a bad one).
             app.Services.GetRequiredService<IStartupValidator>().Validate();
             // Through the daemon's logger, once the settings are known good: in the configured format (JSON lines stay
@@ -36,9 +38,18 @@ internal static class DaemonCommand
                 app.Logger.LogWarning("Flag {OldFlag} is deprecated and will be removed: use {Flag}", flag.OldName, flag.Name);
             }
 
+            if (refusal is { Length: > 0 })
+            {
+                app.Logger.LogWarning("One process, no privilege separation: {Reason} (--web.privsep=false says so and hides this line)", refusal);
+            }
+
+            if (refusal is null)
+            {
+                return await RunSplitAsync(app, webSide);
+            }
+
             await app.StartAsync();
-            ICollection<string>? addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
-            app.Logger.LogInformation("Listening on {Addresses}", string.Join(", ", addresses ?? []));
+            LogListening(app);
             if (!mallocPinned)
             {
                 app.Logger.LogDebug("The C library did not take mallopt(M_MMAP_THRESHOLD); large blocks follow its dynamic threshold");
@@ -46,6 +57,22 @@ internal static class DaemonCommand
 
             await app.WaitForShutdownAsync();
             return ExitCodes.Success;
+        });
+    }
+
+    /// <summary>
+    /// Runs a host's life with the daemon's error handling: a bad setting is one line on stderr and exit 78, a start-up
+    /// failure that is not a setting (the port is taken) is logged through the bootstrap logger and exit 1.
+    /// </summary>
+    public static async Task<int> GuardedAsync(TextWriter stderr, bool journal, Func<Task<int>> run)
+    {
+        // One write(2) per line (the default writer's 256-byte buffer splits longer ones): the scanner and the web
+        // side share stderr, and their lines must not interleave.
+        Console.SetError(new StreamWriter(Console.OpenStandardError(), bufferSize: 16 * 1024) { AutoFlush = true });
+        Log.Logger = DaemonLogging.Configure(new LoggerConfiguration(), new LogOptions(), journal).CreateLogger();
+        try
+        {
+            return await run();
         }
         catch (Exception e) when (ConfigurationErrors.Describe(e, DaemonHost.Flags) is { } message)
         {
@@ -61,5 +88,50 @@ internal static class DaemonCommand
         {
             await Log.CloseAndFlushAsync();
         }
+    }
+
+    public static void LogListening(WebApplication app)
+    {
+        ICollection<string>? addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        app.Logger.LogInformation("Listening on {Addresses}", string.Join(", ", addresses ?? []));
+    }
+
+    /// <summary>
+    /// This process scans; the web side, started from an unprivileged thread, listens and asks it over a socket pair.
+    /// The order matters: settings checked (a bad one is this process's one line), the web side started (children
+    /// inherit a seccomp filter), the filter set, and only then the first /proc read of another process.
+    /// </summary>
+    private static async Task<int> RunSplitAsync(WebApplication app, IReadOnlyList<string> webSide)
+    {
+        var server = app.Services.GetRequiredService<ScannerServer>();
+        using WebSideSupervisor supervisor = await WebSideSupervisor.StartAsync(webSide, server, app.Logger);
+        int filterError = NoInetFilter.Apply();
+        if (filterError != 0)
+        {
+            app.Logger.LogWarning("The scanner's seccomp filter could not be set (errno {Errno}): it could still open inet sockets", filterError);
+        }
+
+        int probe = NoInetFilter.ProbeInet();
+        app.Logger.LogDebug("The scanner's socket(AF_INET): {Result}", probe == 0 ? "created (the network is reachable)" : $"refused, errno {probe}");
+        Task<int?> web = supervisor.RunAsync(app.Lifetime.ApplicationStopping);
+        app.Logger.LogInformation("Privilege separation: this process (PID {Pid}) scans with no network; the web side (PID {WebPid}) runs as {User} with no capability",
+            Environment.ProcessId, supervisor.WebPid, supervisor.WebUser);
+        using var webGone = new CancellationTokenSource();
+        _ = web.ContinueWith(_ =>
+        {
+            webGone.Cancel();
+            app.Lifetime.StopApplication();
+        }, TaskScheduler.Default);
+        try
+        {
+            await app.StartAsync(webGone.Token); // completes once the web side listens (ScannerStartGate)
+        }
+        catch (OperationCanceledException) when (webGone.IsCancellationRequested)
+        {
+            return await web ?? ExitCodes.Failure;
+        }
+
+        await app.WaitForShutdownAsync();
+        return await web ?? ExitCodes.Success;
     }
 }

@@ -12,15 +12,19 @@ internal static class DaemonLogging
 {
     private const string LogfmtTemplate = "{Priority}ts={Timestamp:yyyy-MM-ddTHH:mm:ss.fffzzz} level={level} source={SourceContext} msg=\"{Message:lj}\"{NewLine}{Exception}";
 
-    /// <summary>Section <c>Log</c>, and Serilog as the only logger. Sinks are set in code: under Native AOT, sinks named in configuration do not load.</summary>
-    public static IServiceCollection AddDaemonLogging(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>
+    /// Section <c>Log</c>, and Serilog as the only logger. Sinks are set in code: under Native AOT, sinks named in
+    /// configuration do not load. Journal priorities when <c>underSystemd</c>; by default when systemd started this
+    /// process (the web side is told by the scanner).
+    /// </summary>
+    public static IServiceCollection AddDaemonLogging(this IServiceCollection services, IConfiguration configuration, bool? underSystemd = null)
     {
         // Bound on its static type: under Native AOT the configuration binder's source generator writes this binding.
         services.AddOptions<LogOptions>().Bind(configuration.GetSection(LogOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LogOptions>, LogOptionsValidator>();
         // The static Log.Logger stays the bootstrap logger: several hosts can run in one process (tests).
         services.AddSerilog(
-            (provider, logger) => Configure(logger, provider.GetRequiredService<IOptions<LogOptions>>().Value, SystemdHelpers.IsSystemdService()),
+            (provider, logger) => Configure(logger, provider.GetRequiredService<IOptions<LogOptions>>().Value, underSystemd ?? SystemdHelpers.IsSystemdService()),
             preserveStaticLogger: true);
         return services;
     }

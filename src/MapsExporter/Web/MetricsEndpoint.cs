@@ -7,14 +7,18 @@ internal static class MetricsEndpoint
 {
     private const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-    public static async Task WriteAsync(HttpContext context, MetricsPublisher publisher, HttpMetrics http)
+    public static Task WriteAsync(HttpContext context, MetricsPublisher publisher, HttpMetrics http) =>
+        WriteScrapeAsync(context, publisher.Rendered, publisher.WriteAsync, http);
+
+    /// <summary>The scan's parts (from this process's publisher, or the scanner's over the socket), then the HTTP families.</summary>
+    public static async Task WriteScrapeAsync(HttpContext context, RenderedScrape? scan, Func<Stream, CancellationToken, Task> writeUnrendered, HttpMetrics http)
     {
         context.Response.ContentType = ContentType;
         byte[] tail = await http.RenderAsync(context.RequestAborted);
-        if (publisher.Rendered is not { } rendered)
+        if (scan is not { } rendered)
         {
             // Before the first scan: every family, with no process series yet, rendered now.
-            await publisher.WriteAsync(context.Response.Body, context.RequestAborted);
+            await writeUnrendered(context.Response.Body, context.RequestAborted);
             await context.Response.Body.WriteAsync(tail, context.RequestAborted);
             return;
         }

@@ -17,6 +17,12 @@ internal sealed class WebOptions
     /// <summary>How far back the console's pages and <c>/api/v1</c> keep each process's figures, as Prometheus writes durations.</summary>
     public string History { get; set; } = "1h";
 
+    /// <summary>
+    /// When started as root or with capabilities: scan in a process with no network and serve HTTP from a child with no
+    /// capability (docs/privilege-separation.md). False: one process.
+    /// </summary>
+    public bool PrivilegeSeparation { get; set; } = true;
+
     public TimeSpan HistoryValue => PrometheusDuration.TryParse(History, out TimeSpan d) && d > TimeSpan.Zero ? d : TimeSpan.FromHours(1);
 
     /// <summary>The section's flags, <c>--web.*</c> as node_exporter spells them.</summary>
@@ -33,7 +39,10 @@ internal sealed class WebOptions
         public static Flag History { get; } = Flag.For("--web.history", Section, nameof(WebOptions.History), Defaults.History,
             "how far back /process/PID and /api/v1 keep each process's figures (one row of numbers per scan), as Prometheus writes durations");
 
-        public static IReadOnlyList<Flag> All { get; } = [ListenAddress, ConfigFile, History];
+        public static Flag PrivilegeSeparation { get; } = Flag.For("--web.privsep", Section, nameof(WebOptions.PrivilegeSeparation), Defaults.PrivilegeSeparation,
+            "when privileged: scan in a process with no network, serve HTTP from one with no capability (false: one process)");
+
+        public static IReadOnlyList<Flag> All { get; } = [ListenAddress, ConfigFile, History, PrivilegeSeparation];
     }
 }
 

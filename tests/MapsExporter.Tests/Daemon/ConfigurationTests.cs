@@ -97,7 +97,7 @@ public sealed class ConfigurationTests
         string[] prefixes = ["--web.", "--path.", "--scan.", "--selection.", "--log."];
         Assert.All(DaemonHost.Flags.All, flag => Assert.Contains(prefixes, p => flag.Name.StartsWith(p, StringComparison.Ordinal)));
         Assert.Equal(
-            ["--web.listen-address", "--web.config.file", "--web.history", "--path.procfs", "--path.sysfs", "--path.cgroupfs", "--scan.interval", "--scan.smaps", "--scan.smaps-interval",
+            ["--web.listen-address", "--web.config.file", "--web.history", "--web.privsep", "--path.procfs", "--path.sysfs", "--path.cgroupfs", "--scan.interval", "--scan.smaps", "--scan.smaps-interval",
              "--scan.rollup-above-bytes", "--scan.resident", "--selection.include-app", "--selection.exclude-app", "--selection.include-native", "--log.level", "--log.format"],
             DaemonHost.Flags.All.Select(f => f.Name));
     }

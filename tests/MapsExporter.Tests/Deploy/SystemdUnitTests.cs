@@ -17,6 +17,8 @@ public sealed partial class SystemdUnitTests
         Assert.Equal("strict", SystemdUnit.One("ProtectSystem"));
         Assert.Equal(new[] { "dac_read_search", "sys_ptrace" }, SystemdUnit.Capabilities().Order());
         Assert.Equal("AF_INET AF_INET6 AF_UNIX", SystemdUnit.One("RestrictAddressFamilies"));
+        // The scanner's own filter (privilege separation) is set through seccomp(2), which @system-service lacks.
+        Assert.Contains("seccomp", SystemdUnit.Values("SystemCallFilter"));
     }
 
     [Fact]

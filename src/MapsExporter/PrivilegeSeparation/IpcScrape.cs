@@ -1,0 +1,81 @@
+using System.Buffers.Binary;
+using MapsExporter.Metrics;
+
+namespace MapsExporter.PrivilegeSeparation;
+
+/// <summary>
+/// The body of a <see cref="IpcKind.Metrics"/> response: the scan's rendered parts, so the web side can append its HTTP
+/// families and finish the gzip member itself (<see cref="GzipBody"/>), or before the first scan the whole text.
+/// <code>u8 1 | u32 text length | text | u32 deflate length | deflate | u32 CRC-32 of text    (rendered)
+/// u8 0 | u32 text length | text                                                    (before the first scan)</code>
+/// </summary>
+internal static class IpcScrape
+{
+    public static byte[] Encode(RenderedScrape? rendered, byte[] text)
+    {
+        if (rendered is null)
+        {
+            byte[] plain = new byte[5 + text.Length];
+            BinaryPrimitives.WriteUInt32BigEndian(plain.AsSpan(1), (uint)text.Length);
+            text.CopyTo(plain, 5);
+            return plain;
+        }
+
+        byte[] body = new byte[1 + 4 + rendered.Text.Length + 4 + rendered.OpenDeflate.Length + 4];
+        body[0] = 1;
+        int at = 1;
+        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(at), (uint)rendered.Text.Length);
+        rendered.Text.CopyTo(body, at += 4);
+        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(at += rendered.Text.Length), (uint)rendered.OpenDeflate.Length);
+        rendered.OpenDeflate.CopyTo(body, at += 4);
+        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(at + rendered.OpenDeflate.Length), rendered.TextCrc);
+        return body;
+    }
+
+    /// <summary>The parts, or <paramref name="plain"/> set and null returned before the first scan. Lengths are checked against the body.</summary>
+    public static RenderedScrape? Decode(ReadOnlySpan<byte> body, out byte[] plain)
+    {
+        plain = [];
+        if (body.Length < 5 || body[0] > 1)
+        {
+            throw new IpcFormatException("metrics body too short or of an unknown form");
+        }
+
+        ReadOnlySpan<byte> text = Slice(body[1..], out ReadOnlySpan<byte> rest);
+        if (body[0] == 0)
+        {
+            if (!rest.IsEmpty)
+            {
+                throw new IpcFormatException("bytes after the metrics text");
+            }
+
+            plain = text.ToArray();
+            return null;
+        }
+
+        ReadOnlySpan<byte> deflate = Slice(rest, out rest);
+        if (rest.Length != 4)
+        {
+            throw new IpcFormatException("metrics body does not end with its CRC");
+        }
+
+        return new RenderedScrape(text.ToArray(), deflate.ToArray(), BinaryPrimitives.ReadUInt32BigEndian(rest));
+    }
+
+    private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> from, out ReadOnlySpan<byte> rest)
+    {
+        if (from.Length < 4)
+        {
+            throw new IpcFormatException("metrics body truncated");
+        }
+
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(from);
+        if (length > from.Length - 4)
+        {
+            throw new IpcFormatException($"metrics part of {length} bytes, more than the {from.Length - 4} left");
+        }
+
+        rest = from[(4 + (int)length)..];
+        return from.Slice(4, (int)length);
+    }
+}
