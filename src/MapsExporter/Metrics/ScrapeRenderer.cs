@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.IO.Hashing;
 using Prometheus;
 
 namespace MapsExporter.Metrics;
@@ -28,9 +27,7 @@ internal sealed class ScrapeRenderer : IDisposable
             // with its own small part (the HTTP families) and ends it (GzipBody).
             deflate.Flush();
             byte[] open = _deflateBuffer.ToArray();
-            var crc = new Crc32();
-            crc.Append(rendered);
-            return new RenderedScrape(rendered, open, crc);
+            return new RenderedScrape(rendered, open);
         }
     }
 
@@ -42,7 +39,6 @@ internal sealed class ScrapeRenderer : IDisposable
 }
 
 /// <summary>
-/// One scan's exposition text; its raw deflate data, flushed but not finished (<see cref="GzipBody"/> ends it); the
-/// CRC-32 of the text.
+/// One scan's exposition text and its raw deflate data, flushed but not finished (<see cref="GzipBody"/> ends it).
 /// </summary>
-internal sealed record RenderedScrape(byte[] Text, byte[] OpenDeflate, Crc32 TextCrc);
+internal sealed record RenderedScrape(byte[] Text, byte[] OpenDeflate);

@@ -6,7 +6,7 @@ namespace MapsExporter.PrivilegeSeparation;
 /// <summary>
 /// The body of a <see cref="IpcKind.Metrics"/> response: the scan's rendered parts, so the web side can append its HTTP
 /// families and finish the gzip member itself (<see cref="GzipBody"/>), or before the first scan the whole text.
-/// <code>u8 1 | u32 text length | text | u32 deflate length | deflate | u32 CRC-32 of text    (rendered)
+/// <code>u8 1 | u32 text length | text | u32 deflate length | deflate                          (rendered)
 /// u8 0 | u32 text length | text                                                    (before the first scan)</code>
 /// </summary>
 internal static class IpcScrape
@@ -21,14 +21,13 @@ internal static class IpcScrape
             return plain;
         }
 
-        byte[] body = new byte[1 + 4 + rendered.Text.Length + 4 + rendered.OpenDeflate.Length + 4];
+        byte[] body = new byte[1 + 4 + rendered.Text.Length + 4 + rendered.OpenDeflate.Length];
         body[0] = 1;
         int at = 1;
         BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(at), (uint)rendered.Text.Length);
         rendered.Text.CopyTo(body, at += 4);
         BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(at += rendered.Text.Length), (uint)rendered.OpenDeflate.Length);
-        rendered.OpenDeflate.CopyTo(body, at += 4);
-        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(at + rendered.OpenDeflate.Length), rendered.TextCrc);
+        rendered.OpenDeflate.CopyTo(body, at + 4);
         return body;
     }
 
@@ -54,12 +53,13 @@ internal static class IpcScrape
         }
 
         ReadOnlySpan<byte> deflate = Slice(rest, out rest);
-        if (rest.Length != 4)
+        if (!rest.IsEmpty)
         {
-            throw new IpcFormatException("metrics body does not end with its CRC");
+            throw new IpcFormatException("bytes after the metrics deflate data");
         }
 
-        return new RenderedScrape(text.ToArray(), deflate.ToArray(), BinaryPrimitives.ReadUInt32BigEndian(rest));
+        // No CRC crosses: the web side computes the gzip trailer's over the text it got (GzipBody).
+        return new RenderedScrape(text.ToArray(), deflate.ToArray());
     }
 
     private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> from, out ReadOnlySpan<byte> rest)
