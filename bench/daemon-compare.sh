@@ -5,7 +5,7 @@
 #   bash bench/daemon-compare.sh /tmp/base/artifacts/mapsexporter
 # For each configuration (the defaults at a 1 s interval: smaps at most once a minute, maps between; and smaps
 # every scan) each round runs base then new, alternating, each for SECONDS, and prints CPU ms per scan
-# (utime+stime ticks of the daemon over the scans it logged). NEW_FLAGS: more flags for the new build only (to
+# (utime+stime ticks of the daemon and its web side over the scans it logged). NEW_FLAGS: more flags for the new build only (to
 # take one feature's cost apart, e.g. NEW_FLAGS=--scan.resident=smaps). As root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,12 @@ trap cleanup EXIT
 
 . bench/bench-jvms.sh
 start_bench_jvms "$WORK" "$JDK"
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# The daemon's CPU and its children's (a privileged daemon splits off its web side: --web.privsep).
+cpu_ticks() {
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
 echo "base $BASE  new $NEW"
 echo "date $(date -u +%Y-%m-%dT%H:%MZ)  cpu $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)  nproc $(nproc)  load $(cut -d' ' -f1-3 /proc/loadavg)"
 port=19400
