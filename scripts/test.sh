@@ -15,7 +15,7 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 command -v clang >/dev/null 2>&1 || need+=(clang)
-dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)
+dpkg -s "zlib1g-dev:$(dpkg --print-architecture)" >/dev/null 2>&1 || need+=(zlib1g-dev)
 # Other mallocs: AllocatorTests builds tests/workloads/allocators.c against each, and preloads jemalloc into JVMs
 dpkg -s libjemalloc-dev >/dev/null 2>&1 || need+=(libjemalloc-dev)
 dpkg -s libgoogle-perftools-dev >/dev/null 2>&1 || need+=(libgoogle-perftools-dev)
