@@ -58,6 +58,8 @@ public sealed class PrivilegeSeparationTests
     [Fact]
     public async Task With_file_capabilities_as_in_the_container_the_web_side_gets_none_of_them()
     {
+        // A root JVM of its own to scan (the test must not depend on other tests' JVMs being there).
+        using JavaWorkload jvm = JavaWorkload.Start(RepoPaths.Jdk17, ["-XX:+UseSerialGC", "-Xmx64m"], 2);
         string dir = Directory.CreateTempSubdirectory("mapsexporter-filecaps-").FullName;
         Assert.Equal(0, ToolRunner.Run("chmod", ["755", dir]).ExitCode); // nobody reaches the copy
         string binary = Path.Combine(dir, "mapsexporter");
@@ -69,7 +71,8 @@ public sealed class PrivilegeSeparationTests
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            await Deploy.AotBinary.WaitForAsync(http, scanner, s => s.AllPids().Count > 0, "series through the web side");
+            string pid = jvm.Pid.ToString(CultureInfo.InvariantCulture);
+            await Deploy.AotBinary.WaitForAsync(http, scanner, s => s.AllPids().Contains(pid), "the JVM's series through the web side");
             int web = ListenerPid(port);
             Assert.Equal(scanner.Id, ParentPid(web));
             Assert.NotEqual(0UL, Field(File.ReadAllText($"/proc/{scanner.Id}/status"), "CapEff"));
