@@ -2,13 +2,17 @@
 // anonymous written; anonymous only read (the shared zero page); THP-madvised anonymous only read (the huge zero
 // page) and written (a huge page); MAP_SHARED|MAP_ANONYMOUS (shmem) written; a file mapped private and read, and
 // written (COW copies over page cache); a memfd mapped twice, shared. Prints READY, then waits for stdin to close.
+// With --fork first, a child forked before READY holds every private page COW-shared (not exclusive in pagemap)
+// and waits for stdin to close as well.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define MIB (1024UL * 1024)
@@ -36,7 +40,8 @@ static char *huge(size_t n) {
 }
 
 int main(int argc, char **argv) {
-    const char *file = argc > 1 ? argv[1] : "/usr/lib/x86_64-linux-gnu/libc.so.6";
+    int share = argc > 1 && strcmp(argv[1], "--fork") == 0;
+    const char *file = argc > 1 + share ? argv[1 + share] : "/usr/lib/x86_64-linux-gnu/libc.so.6";
     touch(anon(4 * MIB, MAP_PRIVATE | MAP_ANONYMOUS), 4 * MIB, 1);
     touch(anon(8 * MIB, MAP_PRIVATE | MAP_ANONYMOUS), 8 * MIB, 0);
     touch(huge(8 * MIB), 8 * MIB, 0);
@@ -60,6 +65,19 @@ int main(int argc, char **argv) {
     if (view1 == MAP_FAILED || view2 == MAP_FAILED) { perror("mmap memfd"); return 1; }
     touch(view1, 4 * MIB, 1);
     touch(view2, 2 * MIB, 0);
+
+    if (share) {
+        pid_t child = fork();
+        if (child < 0) { perror("fork"); return 1; }
+        if (child == 0) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (child == 0 && getppid() == 1) return 0;
+        if (child == 0) {
+            char wait_buf[16];
+            while (read(0, wait_buf, sizeof wait_buf) > 0) {
+            }
+            return 0;
+        }
+    }
 
     printf("READY\n");
     fflush(stdout);

@@ -15,10 +15,10 @@ public interface IProcessMemory
     long? ResidentBytes(ulong startAddress, ulong endAddress, bool anonymousPrivate);
 
     /// <summary>
-    /// Resident bytes of the range mapped only here (pagemap's present and exclusive bits, as in an anonymous private
-    /// mapping): what freeing them gives back. An untouched page read maps the shared zero page, which is not counted.
+    /// Resident bytes of a range of anonymous private memory, as smaps counts them: what freeing them takes off the
+    /// process's Rss. An untouched page that was read maps the shared zero page, which is not counted.
     /// </summary>
-    long? ExclusiveResidentBytes(ulong startAddress, ulong endAddress) => ResidentBytes(startAddress, endAddress, anonymousPrivate: true);
+    long? AnonymousResidentBytes(ulong startAddress, ulong endAddress) => ResidentBytes(startAddress, endAddress, anonymousPrivate: true);
 }
 
 /// <summary>

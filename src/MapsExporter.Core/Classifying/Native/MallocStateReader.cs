@@ -186,7 +186,7 @@ public static class MallocStateReader
         long total = 0;
         foreach (var (start, length) in ranges)
         {
-            if (memory.ExclusiveResidentBytes(start, start + length) is not { } resident)
+            if (memory.AnonymousResidentBytes(start, start + length) is not { } resident)
             {
                 return null;
             }
