@@ -196,7 +196,8 @@ public static class JsonReportWriter
         json.WriteEndObject();
     }
 
-    private static void WriteNullable(Utf8JsonWriter json, string name, long? value)
+    /// <summary>A number, or null when there is none (the diff's writer too).</summary>
+    internal static void WriteNullable(Utf8JsonWriter json, string name, long? value)
     {
         if (value is { } v)
         {

@@ -62,7 +62,7 @@ public static class ReportDiffJsonWriter
         json.WriteStartObject(name);
         json.WriteString("source", side.Source);
         json.WriteString("kind", side.Kind switch { ReportKind.SavedReport => "report", ReportKind.Dump => "dump", _ => "live" });
-        WriteNullable(json, "pid", side.Pid);
+        JsonReportWriter.WriteNullable(json, "pid", side.Pid);
         json.WriteString("app", side.App);
         json.WriteBoolean("resident_known", side.ResidentKnown);
         json.WriteEndObject();
@@ -71,21 +71,9 @@ public static class ReportDiffJsonWriter
     private static void WriteChange(Utf8JsonWriter json, string name, FigureChange change)
     {
         json.WriteStartObject(name);
-        WriteNullable(json, "before", change.Before);
-        WriteNullable(json, "after", change.After);
-        WriteNullable(json, "change", change.Change);
+        JsonReportWriter.WriteNullable(json, "before", change.Before);
+        JsonReportWriter.WriteNullable(json, "after", change.After);
+        JsonReportWriter.WriteNullable(json, "change", change.Change);
         json.WriteEndObject();
-    }
-
-    private static void WriteNullable(Utf8JsonWriter json, string name, long? value)
-    {
-        if (value is { } v)
-        {
-            json.WriteNumber(name, v);
-        }
-        else
-        {
-            json.WriteNull(name);
-        }
     }
 }

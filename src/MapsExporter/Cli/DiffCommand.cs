@@ -29,47 +29,19 @@ internal static class DiffCommand
           --path.cgroupfs DIR  cgroup filesystem mount point, for a live PID (default /sys/fs/cgroup)
         """;
 
+    private static readonly HashSet<string> ValueOptions = ["--format", "--path.procfs", "--path.cgroupfs"];
+    private static readonly HashSet<string> NoSwitches = [];
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var sides = new List<string>();
-        string format = "text", procRoot = "/proc", cgroupRoot = "/sys/fs/cgroup";
-        for (int i = 0; i < args.Length; i++)
+        if (CommandArguments.Parse(args, ValueOptions, NoSwitches, "diff", Usage, stdout, stderr, out int exit) is not { } parsed)
         {
-            string arg = args[i];
-            switch (arg)
-            {
-                case "-h" or "--help":
-                    stdout.WriteLine(Usage);
-                    return ExitCodes.Success;
-                case "--format" or "--path.procfs" or "--path.cgroupfs" when i + 1 >= args.Length:
-                    return UsageError(stderr, $"{arg} needs a value");
-                case "--format":
-                    format = args[++i];
-                    break;
-                case "--path.procfs":
-                    procRoot = args[++i];
-                    break;
-                case "--path.cgroupfs":
-                    cgroupRoot = args[++i];
-                    break;
-                default:
-                    if (arg.StartsWith("--format=", StringComparison.Ordinal))
-                    {
-                        format = arg["--format=".Length..];
-                    }
-                    else if (arg.StartsWith('-') && arg.Length > 1)
-                    {
-                        return UsageError(stderr, $"unknown option {arg}");
-                    }
-                    else
-                    {
-                        sides.Add(arg);
-                    }
-
-                    break;
-            }
+            return exit;
         }
 
+        List<string> sides = parsed.Operands;
+        string format = parsed.Value("--format", "text");
+        string procRoot = parsed.Value("--path.procfs", "/proc"), cgroupRoot = parsed.Value("--path.cgroupfs", "/sys/fs/cgroup");
         if (format is not ("text" or "json"))
         {
             return UsageError(stderr, $"--format must be text or json, not '{format}'");
@@ -156,10 +128,5 @@ internal static class DiffCommand
         return ReportFigures.From(dump, ReportKind.Dump, side);
     }
 
-    private static int UsageError(TextWriter stderr, string message)
-    {
-        stderr.WriteLine($"mapsexporter: {message}");
-        stderr.WriteLine("Run 'mapsexporter diff --help' for usage.");
-        return ExitCodes.Usage;
-    }
+    private static int UsageError(TextWriter stderr, string message) => CommandArguments.UsageError(stderr, "diff", message);
 }

@@ -32,71 +32,22 @@ internal static class ReportCommand
           --path.cgroupfs DIR      cgroup filesystem mount point (default /sys/fs/cgroup)
         """;
 
+    private static readonly HashSet<string> ValueOptions = ["--format", "--path.procfs", "--path.cgroupfs", "--resident"];
+    private static readonly HashSet<string> Switches = ["--header", "--maps-only"];
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var targets = new List<string>();
-        string format = "text";
-        bool header = false, mapsOnly = false;
-        string procRoot = "/proc";
-        string cgroupRoot = "/sys/fs/cgroup";
-        string resident = "auto";
-        for (int i = 0; i < args.Length; i++)
+        if (CommandArguments.Parse(args, ValueOptions, Switches, "report", Usage, stdout, stderr, out int exit) is not { } parsed)
         {
-            string arg = args[i];
-            switch (arg)
-            {
-                case "-h" or "--help":
-                    stdout.WriteLine(Usage);
-                    return ExitCodes.Success;
-                case "--header":
-                    header = true;
-                    break;
-                case "--maps-only":
-                    mapsOnly = true;
-                    break;
-                case "--format" or "--path.procfs" or "--path.cgroupfs" or "--resident" when i + 1 >= args.Length:
-                    return UsageError(stderr, $"{arg} needs a value");
-                case "--format":
-                    format = args[++i];
-                    break;
-                case "--path.procfs":
-                    procRoot = args[++i];
-                    break;
-                case "--path.cgroupfs":
-                    cgroupRoot = args[++i];
-                    break;
-                case "--resident":
-                    resident = args[++i];
-                    break;
-                default:
-                    if (arg.StartsWith("--format=", StringComparison.Ordinal))
-                    {
-                        format = arg["--format=".Length..];
-                    }
-                    else if (arg.StartsWith("--resident=", StringComparison.Ordinal))
-                    {
-                        resident = arg["--resident=".Length..];
-                    }
-                    else if (arg.StartsWith("--path.procfs=", StringComparison.Ordinal))
-                    {
-                        procRoot = arg["--path.procfs=".Length..];
-                    }
-                    else if (arg.StartsWith("--path.cgroupfs=", StringComparison.Ordinal))
-                    {
-                        cgroupRoot = arg["--path.cgroupfs=".Length..];
-                    }
-                    else if (arg.StartsWith('-') && arg.Length > 1)
-                    {
-                        return UsageError(stderr, $"unknown option {arg}");
-                    }
-                    else
-                    {
-                        targets.Add(arg);
-                    }
-
-                    break;
-            }
+            return exit;
         }
+
+        List<string> targets = parsed.Operands;
+        string format = parsed.Value("--format", "text");
+        bool header = parsed.Has("--header"), mapsOnly = parsed.Has("--maps-only");
+        string procRoot = parsed.Value("--path.procfs", "/proc");
+        string cgroupRoot = parsed.Value("--path.cgroupfs", "/sys/fs/cgroup");
+        string resident = parsed.Value("--resident", "auto");
 
         if (format is not ("text" or "csv" or "json"))
         {
@@ -209,10 +160,5 @@ internal static class ReportCommand
     private static bool IsPid(string target, out int pid) =>
         int.TryParse(target, NumberStyles.None, CultureInfo.InvariantCulture, out pid) && pid > 0;
 
-    private static int UsageError(TextWriter stderr, string message)
-    {
-        stderr.WriteLine($"mapsexporter: {message}");
-        stderr.WriteLine("Run 'mapsexporter report --help' for usage.");
-        return ExitCodes.Usage;
-    }
+    private static int UsageError(TextWriter stderr, string message) => CommandArguments.UsageError(stderr, "report", message);
 }
