@@ -61,7 +61,7 @@ public sealed class DaemonProcessTests
             "three scans logged at debug");
         DaemonProcess.Terminate(daemon.Process.Id);
         await daemon.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(0, daemon.Process.ExitCode);
+        Assert.True(daemon.Process.ExitCode == 0, $"exit {daemon.Process.ExitCode}: {daemon.Stderr}");
 
         string[] lines = daemon.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         foreach (string line in lines)

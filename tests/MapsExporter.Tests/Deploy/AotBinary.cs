@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using MapsExporter.Tests.Daemon;
 using MapsExporter.Tests.Support;
 
@@ -10,6 +11,9 @@ namespace MapsExporter.Tests.Deploy;
 /// </summary>
 public static class AotBinary
 {
+    // The last lines each launched process wrote, for the failure message when it exits early.
+    private static readonly ConditionalWeakTable<Process, Queue<string>> OutputTails = new();
+
     public static string Path => Environment.GetEnvironmentVariable("MAPSEXPORTER_AOT_BINARY") is { Length: > 0 } path
         ? path
         : System.IO.Path.Combine(RepoPaths.Root, "artifacts", "mapsexporter");
@@ -28,7 +32,7 @@ public static class AotBinary
         return Launch([.. launcher ?? [], binary, $"--web.listen-address=127.0.0.1:{port}", "--scan.interval=1s", "--log.level=warn", .. flags]);
     }
 
-    /// <summary>Starts a long-running command whose output is read and dropped (so it never blocks on a full pipe).</summary>
+    /// <summary>Starts a long-running command whose output is read (so it never blocks on a full pipe), its last 20 lines kept.</summary>
     public static Process Launch(IReadOnlyList<string> command)
     {
         var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -38,8 +42,26 @@ public static class AotBinary
         }
 
         Process process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var tail = new Queue<string>();
+        OutputTails.Add(process, tail);
+        DataReceivedEventHandler keep = (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (tail)
+            {
+                tail.Enqueue(e.Data);
+                if (tail.Count > 20)
+                {
+                    tail.Dequeue();
+                }
+            }
+        };
+        process.OutputDataReceived += keep;
+        process.ErrorDataReceived += keep;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
@@ -49,7 +71,12 @@ public static class AotBinary
     public static Task<MetricsScrape> WaitForAsync(HttpClient http, Process process, Func<MetricsScrape, bool> condition, string what, int seconds = 30) =>
         Poll.UntilAsync(async () =>
         {
-            Assert.False(process.HasExited, $"{what}: the exporter exited with {(process.HasExited ? process.ExitCode : 0)}");
+            if (process.HasExited)
+            {
+                process.WaitForExit(); // the output read to its end
+                Assert.Fail($"{what}: the exporter exited with {process.ExitCode}; its last output:\n{LastOutput(process)}");
+            }
+
             try
             {
                 return MetricsScrape.Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
@@ -59,6 +86,20 @@ public static class AotBinary
                 return MetricsScrape.Parse("");
             }
         }, condition, TimeSpan.FromSeconds(seconds), what);
+
+    /// <summary>The last lines <paramref name="process"/> (one <see cref="Launch"/> started) wrote.</summary>
+    public static string LastOutput(Process process)
+    {
+        if (!OutputTails.TryGetValue(process, out Queue<string>? tail))
+        {
+            return "";
+        }
+
+        lock (tail)
+        {
+            return string.Join('\n', tail);
+        }
+    }
 
     public static void Stop(Process process)
     {
