@@ -1,5 +1,7 @@
 // Thread CPU time of counting the resident pages of the same address ranges two ways: pread of /proc/PID/pagemap in
-// 1 MiB blocks (what PagemapReader does) and the PAGEMAP_SCAN ioctl (Linux 6.7+), present and not the zero page.
+// 1 MiB blocks (what PagemapReader does on kernels before 6.7) and the PAGEMAP_SCAN ioctl (Linux 6.7+, what it does
+// now), present and not the zero page, asked for 2 MiB windows as PagemapReader asks (one call for a whole range would
+// hold the target's mmap lock over all of it).
 // Usage: pagemap_scan PID RANGES-FILE ROUNDS   (RANGES-FILE: "start end" in hex per line, from `bench ... resident`)
 // Prints the median of each and the pages each counted (they must agree).
 #define _GNU_SOURCE
@@ -58,16 +60,17 @@ static long by_scan(int fd) {
     for (int r = 0; r < ranges; r++) {
         uint64_t start = starts[r];
         while (start < ends[r]) {
+            uint64_t window_end = (start + (2 << 20)) & ~(uint64_t)((2 << 20) - 1);
+            if (window_end > ends[r]) window_end = ends[r];
             struct pm_scan_arg arg = {
-                .size = sizeof arg, .start = start, .end = ends[r], .vec = (uintptr_t)vec, .vec_len = 512,
+                .size = sizeof arg, .start = start, .end = window_end, .vec = (uintptr_t)vec, .vec_len = 512,
                 .category_inverted = PAGE_IS_PFNZERO, .category_mask = PAGE_IS_PRESENT | PAGE_IS_PFNZERO,
                 .return_mask = PAGE_IS_PRESENT,
             };
             long n = ioctl(fd, PAGEMAP_SCAN, &arg);
             if (n < 0) { perror("PAGEMAP_SCAN"); exit(1); }
             for (long i = 0; i < n; i++) pages += (vec[i].end - vec[i].start) / 4096;
-            if (arg.walk_end <= start) break;
-            start = arg.walk_end;
+            start = arg.walk_end > start ? arg.walk_end : window_end;
         }
     }
     return pages;
