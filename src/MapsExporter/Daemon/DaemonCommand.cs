@@ -48,7 +48,15 @@ internal static class DaemonCommand
                 return await RunSplitAsync(app, webSide);
             }
 
-            await app.StartAsync();
+            try
+            {
+                await app.StartAsync();
+            }
+            catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                return ExitCodes.Success; // SIGTERM before the first scan finished: the host's start watches the stop too
+            }
+
             LogListening(app);
             if (!mallocPinned)
             {
@@ -126,9 +134,10 @@ internal static class DaemonCommand
         {
             await app.StartAsync(webGone.Token); // completes once the web side listens (ScannerStartGate)
         }
-        catch (OperationCanceledException) when (webGone.IsCancellationRequested)
+        catch (OperationCanceledException) when (webGone.IsCancellationRequested || app.Lifetime.ApplicationStopping.IsCancellationRequested)
         {
-            return await web ?? ExitCodes.Failure;
+            // The web side exited before it listened, or SIGTERM came first (the host's start watches the stop too).
+            return await web ?? ExitCodes.Success;
         }
 
         await app.WaitForShutdownAsync();

@@ -40,22 +40,30 @@ internal static class WebSide
         {
             await using WebApplication app = Build(flags, fd, journal);
             app.Services.GetRequiredService<IStartupValidator>().Validate();
-            // Listening only once the scanner has published its first scan, as the one-process daemon does.
-            ScannerClient scanner = app.Services.GetRequiredService<ScannerClient>();
-            if (!await scanner.HandshakeAsync(IpcKind.Ready, app.Lifetime.ApplicationStopping))
+            try
             {
-                return ExitCodes.Failure;
-            }
+                // Listening only once the scanner has published its first scan, as the one-process daemon does.
+                ScannerClient scanner = app.Services.GetRequiredService<ScannerClient>();
+                if (!await scanner.HandshakeAsync(IpcKind.Ready, app.Lifetime.ApplicationStopping))
+                {
+                    return ExitCodes.Failure;
+                }
 
-            await app.StartAsync();
-            DaemonCommand.LogListening(app);
-            if (!await scanner.HandshakeAsync(IpcKind.Listening, app.Lifetime.ApplicationStopping))
+                await app.StartAsync();
+                DaemonCommand.LogListening(app);
+                if (!await scanner.HandshakeAsync(IpcKind.Listening, app.Lifetime.ApplicationStopping))
+                {
+                    return ExitCodes.Failure;
+                }
+
+                await app.WaitForShutdownAsync();
+                return scanner.Broken ? ExitCodes.Failure : ExitCodes.Success;
+            }
+            catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested)
             {
-                return ExitCodes.Failure;
+                // SIGTERM (the scanner stopping it) before it was up: a stop, not a failure.
+                return ExitCodes.Success;
             }
-
-            await app.WaitForShutdownAsync();
-            return app.Services.GetRequiredService<ScannerClient>().Broken ? ExitCodes.Failure : ExitCodes.Success;
         });
     }
 

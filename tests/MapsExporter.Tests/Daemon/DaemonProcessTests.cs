@@ -50,6 +50,26 @@ public sealed class DaemonProcessTests
         Assert.Contains("unknown flag --web.listen-adress", stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("true")]
+    [InlineData("false")]
+    public async Task Sigterm_while_starting_is_a_clean_stop(string privsep)
+    {
+        // The host's start also watches the stop: SIGTERM before the first scan (or before the web side listens)
+        // once crashed the daemon with an unhandled TaskCanceledException (exit 134).
+        foreach (int delay in new[] { 150, 300, 500, 800 })
+        {
+            using DaemonProcess daemon = DaemonProcess.Start(["--web.listen-address=127.0.0.1:0", "--scan.interval=200ms", $"--web.privsep={privsep}"]);
+            await Poll.UntilAsync(() => Task.FromResult(daemon.Stderr.Length), length => length > 0 || daemon.Process.HasExited, TimeSpan.FromSeconds(30), "the daemon's first line");
+            await Task.Delay(delay);
+            DaemonProcess.Terminate(daemon.Process.Id);
+            await daemon.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            daemon.Process.WaitForExit();
+            Assert.True(daemon.Process.ExitCode == 0, $"SIGTERM {delay} ms after the first line: exit {daemon.Process.ExitCode}: {daemon.Stderr}");
+            Assert.DoesNotContain("Unhandled exception", daemon.Stderr, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Json_log_format_writes_one_json_object_per_line_and_sigterm_exits_0()
     {
