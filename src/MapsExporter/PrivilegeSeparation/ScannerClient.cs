@@ -27,6 +27,8 @@ internal sealed class ScannerClient(Stream connection, IHostApplicationLifetime 
     /// </summary>
     public async Task<bool> HandshakeAsync(IpcKind kind, CancellationToken cancellationToken)
     {
+        // One request at a time here too: Listening is sent once Kestrel listens, when a scrape may already ask.
+        await _one.WaitAsync(cancellationToken);
         try
         {
             await connection.WriteAsync(IpcFrames.Encode(new IpcRequest(kind, "")), cancellationToken);
@@ -37,6 +39,10 @@ internal sealed class ScannerClient(Stream connection, IHostApplicationLifetime 
         {
             Break(e.Message);
             return false;
+        }
+        finally
+        {
+            _one.Release();
         }
     }
 
