@@ -53,18 +53,28 @@ public sealed class ResourceBoundsTests
             exporter.AssertNoExceptions();
 
             // SIGTERM while the daemon reads that smaps (~0.3 s of the kernel's walk and more to parse and classify,
-            // every 100 ms): it exits 0 within a second, abandoning the read.
-            using Exporter busy = await Exporter.StartAsync(["--scan.interval=100ms", "--scan.smaps-interval=0s", "--selection.include-native=mapsbomb.*", "--log.level=debug"]);
-            await Poll.UntilAsync(() => Task.FromResult(ScanEnds(busy.Output)), c => c >= 2, TimeSpan.FromSeconds(60), "two scans");
-            int ended = ScanEnds(busy.Output);
-            await Poll.UntilAsync(() => Task.FromResult(ScanEnds(busy.Output)), c => c > ended, TimeSpan.FromSeconds(60), "another scan");
-            // The next scan starts 100 ms after; its read of the 60 MB smaps takes longer than the 150 ms more.
-            await Task.Delay(250);
-            var (exit, took) = busy.Terminate();
-            Assert.Equal(0, exit);
-            Assert.True(took < TimeSpan.FromSeconds(1), $"stopping took {took.TotalMilliseconds:F0} ms");
-            Assert.Contains("stopped after", busy.Output, StringComparison.Ordinal);
-            busy.AssertNoExceptions();
+            // every 100 ms): it exits 0 within a second, abandoning the read. Two tries, one must be within the
+            // second: a 2-CPU host under other load (load 14 once) can starve the exit itself past it; a daemon that
+            // finishes its read first misses it every time.
+            var tries = new List<string>();
+            bool withinSecond = false;
+            for (int attempt = 0; attempt < 2 && !withinSecond; attempt++)
+            {
+                using Exporter busy = await Exporter.StartAsync(["--scan.interval=100ms", "--scan.smaps-interval=0s", "--selection.include-native=mapsbomb.*", "--log.level=debug"]);
+                await Poll.UntilAsync(() => Task.FromResult(ScanEnds(busy.Output)), c => c >= 2, TimeSpan.FromSeconds(60), "two scans");
+                int ended = ScanEnds(busy.Output);
+                await Poll.UntilAsync(() => Task.FromResult(ScanEnds(busy.Output)), c => c > ended, TimeSpan.FromSeconds(60), "another scan");
+                // The next scan starts 100 ms after; its read of the 60 MB smaps takes longer than the 150 ms more.
+                await Task.Delay(250);
+                var (exit, took) = busy.Terminate();
+                Assert.Equal(0, exit);
+                Assert.Contains("stopped after", busy.Output, StringComparison.Ordinal);
+                busy.AssertNoExceptions();
+                tries.Add($"{took.TotalMilliseconds:F0} ms");
+                withinSecond = took < TimeSpan.FromSeconds(1);
+            }
+
+            Assert.True(withinSecond, $"stopping took {string.Join(", then ", tries)}");
         }
         finally
         {
