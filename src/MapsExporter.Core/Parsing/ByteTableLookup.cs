@@ -14,7 +14,10 @@ internal static class ByteTableLookup
 {
     public static bool IsSupported => Ssse3.IsSupported || AdvSimd.Arm64.IsSupported;
 
-    /// <summary>Byte i is table[indices[i]] for an index below 16, 0 for one of 0x80 or more (others: not used here).</summary>
+    /// <summary>
+    /// Byte i is table[indices[i]] for an index below 16, 0 for one of 0x80 or more (others: not used here). Only
+    /// where <see cref="IsSupported"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<byte> Lookup(Vector128<byte> table, Vector128<byte> indices)
     {
@@ -28,6 +31,8 @@ internal static class ByteTableLookup
             return AdvSimd.Arm64.VectorTableLookup(table, indices);
         }
 
-        return Vector128.Shuffle(table, indices);
+        // Not reached: callers take this path only where IsSupported. No fallback to merge with keeps the result in
+        // a register (a call here made the compiler spill it on the fast path too).
+        throw new PlatformNotSupportedException();
     }
 }

@@ -263,7 +263,7 @@ internal sealed class SmapsRecordTemplate
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool ArePlainValues(Vector128<byte> columns)
     {
-        Vector128<byte> digits = Vector128.LessThanOrEqual(columns - Vector128.Create((byte)'0'), Vector128.Create((byte)9));
+        Vector128<byte> digits = ByteRange.Digits(columns);
         Vector128<byte> spaces = Vector128.Equals(columns, Vector128.Create((byte)' '));
         Vector128<ulong> digitLanes = digits.AsUInt64();
         Vector128<ulong> digitThenSpace = Vector128.AndNot(digitLanes << 8, digitLanes);
