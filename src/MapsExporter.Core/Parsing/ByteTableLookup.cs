@@ -7,8 +7,8 @@ namespace MapsExporter.Core.Parsing;
 
 /// <summary>
 /// A 16-byte table looked up by 16 indices at once, an index of 0x80 or more giving 0: SSSE3's pshufb on x86-64
-/// (beyond the baseline, so Native AOT checks the CPU at run time), AdvSimd's tbl on arm64. The vector readers take
-/// their fast path only where <see cref="IsSupported"/>; elsewhere they leave the line to the general reader.
+/// (beyond the baseline, so Native AOT checks the CPU at run time), AdvSimd's tbl on arm64. The VmFlags reader takes
+/// its fast path only where <see cref="IsSupported"/>; elsewhere it leaves the line to the general reader.
 /// </summary>
 internal static class ByteTableLookup
 {
