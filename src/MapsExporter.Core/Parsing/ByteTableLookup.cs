@@ -7,14 +7,17 @@ namespace MapsExporter.Core.Parsing;
 
 /// <summary>
 /// A 16-byte table looked up by 16 indices at once, an index of 0x80 or more giving 0: SSSE3's pshufb on x86-64
-/// (beyond the baseline, so Native AOT checks the CPU at run time), AdvSimd's tbl on arm64. The vector readers take
-/// their fast path only where <see cref="IsSupported"/>; elsewhere they leave the line to the general reader.
+/// (beyond the baseline, so Native AOT checks the CPU at run time), AdvSimd's tbl on arm64. The VmFlags reader takes
+/// its fast path only where <see cref="IsSupported"/>; elsewhere it leaves the line to the general reader.
 /// </summary>
 internal static class ByteTableLookup
 {
     public static bool IsSupported => Ssse3.IsSupported || AdvSimd.Arm64.IsSupported;
 
-    /// <summary>Byte i is table[indices[i]] for an index below 16, 0 for one of 0x80 or more (others: not used here).</summary>
+    /// <summary>
+    /// Byte i is table[indices[i]] for an index below 16, 0 for one of 0x80 or more (others: not used here). Only
+    /// where <see cref="IsSupported"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<byte> Lookup(Vector128<byte> table, Vector128<byte> indices)
     {
@@ -28,6 +31,8 @@ internal static class ByteTableLookup
             return AdvSimd.Arm64.VectorTableLookup(table, indices);
         }
 
-        return Vector128.Shuffle(table, indices);
+        // Not reached: callers take this path only where IsSupported. No fallback to merge with keeps the result in
+        // a register (a call here made the compiler spill it on the fast path too).
+        throw new PlatformNotSupportedException();
     }
 }

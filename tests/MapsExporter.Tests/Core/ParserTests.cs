@@ -86,6 +86,10 @@ public sealed class ParserTests
         { "empty", [], "empty" },
         { "only newlines", "\n\n\n"u8.ToArray(), "empty" },
         { "binary", [0x7f, (byte)'E', (byte)'L', (byte)'F', 0, 1, 2, 3], "binary" },
+        // Past the first lines, which tell the format, NUL bytes are found by the parsers (no pass of the detector's own).
+        { "smaps with a NUL in a value", WithNul(RealSmaps, Encoding.Latin1.GetString(RealSmaps).IndexOf("Rss:", 4000, StringComparison.Ordinal) + 20), "binary" },
+        { "smaps with a NUL as its last byte", WithNul(RealSmaps, RealSmaps.Length - 1), "binary" },
+        { "maps with a NUL in a path", WithNul(RealMaps, Encoding.Latin1.GetString(RealMaps).IndexOf('/', 2000) + 1), "binary" },
         { "garbage text", "hello world\nthis is not a maps file\n"u8.ToArray(), "line 1" },
         { "bad permissions", "7f00-7f10 rwzp 00000000 00:00 0\n"u8.ToArray(), "permissions" },
         { "end below start", "7f10-7f00 rw-p 00000000 00:00 0\n"u8.ToArray(), "end address" },
@@ -97,6 +101,13 @@ public sealed class ParserTests
         { "smaps bad size", Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(RealSmaps).Replace("Rss:                   0 kB", "Rss:                   x kB", StringComparison.Ordinal)), "size" },
         { "smaps size mismatch", "7f0000000000-7f0000001000 rw-p 0 00:00 0\nSize: 8 kB\nRss: 4 kB\nVmFlags: rd wr\n"u8.ToArray(), "Size" },
     };
+
+    private static byte[] WithNul(byte[] content, int at)
+    {
+        byte[] copy = (byte[])content.Clone();
+        copy[at] = 0;
+        return copy;
+    }
 
     [Theory]
     [MemberData(nameof(BadInputs))]

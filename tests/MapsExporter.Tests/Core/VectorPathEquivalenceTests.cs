@@ -69,6 +69,49 @@ public sealed class VectorPathEquivalenceTests
     }
 
     [Fact]
+    public void Header_reader_takes_every_field_width_it_reads_and_reads_it_as_the_general_reader()
+    {
+        // Fields of every width the 16-byte reader converts (addresses and offset of 1 to 16 hex digits, letters
+        // included, a hex digit after a field's last one cut off by the mask), lines ending before, at and past the
+        // 16th, 32nd, 48th and 64th byte with the next line's bytes in the 64 loaded, at odd places in the text.
+        var random = new Random(18);
+        for (int sample = 0; sample < 5000; sample++)
+        {
+            string Hex(int digits) => new(Enumerable.Range(0, digits).Select(i => "0123456789abcdef"[random.Next(i == 0 ? 1 : 0, 16)]).ToArray());
+            string start = Hex(1 + random.Next(16));
+            string end = Hex(start.Length + random.Next(17 - start.Length));
+            if (end.Length == start.Length && string.CompareOrdinal(end, start) < 0)
+            {
+                (start, end) = (end, start);
+            }
+
+            string tail = random.Next(3) switch
+            {
+                0 => "",
+                1 => " ",
+                _ => new string(' ', random.Next(1, 30)) + "/lib/" + new string('x', random.Next(40)),
+            };
+            string fields = $"{start}-{end} rwx{"ps"[random.Next(2)]} {Hex(1 + random.Next(16))} {Hex(1 + random.Next(3))}:{Hex(1 + random.Next(5))} {random.NextInt64(1, long.MaxValue).ToString(CultureInfo.InvariantCulture).PadLeft(19, '1')[..(1 + random.Next(16))]}";
+            string line = fields + tail;
+            byte[] text = Encoding.Latin1.GetBytes(new string('7', sample % 5) + line + "\nRss:   12 kB\n" + new string('9', 64));
+            int at = sample % 5;
+
+            // The reader declines only a line whose fields end past the 64 bytes it loads (at most 83 here).
+            var vectorTable = new MappingTable();
+            Assert.Equal(fields.Length < MapsLineVectorParser.ReadableBytes, MapsLineVectorParser.TryParse(text, at, line.Length, vectorTable, out Mapping read));
+            if (fields.Length >= MapsLineVectorParser.ReadableBytes)
+            {
+                continue;
+            }
+
+            var generalTable = new MappingTable();
+            Assert.Null(MapsLineParser.TryParse(Encoding.Latin1.GetBytes(line), generalTable, out Mapping expected));
+            Assert.Equal(expected, read);
+            Assert.Equal(generalTable.PathOf(expected), vectorTable.PathOf(read));
+        }
+    }
+
+    [Fact]
     public void Every_byte_of_a_header_replaced_gives_the_same_outcome()
     {
         string header = "7f0000003000-7f0000004000" + Records[2][Records[2].IndexOf(' ', StringComparison.Ordinal)..Records[2].IndexOf('\n', StringComparison.Ordinal)];

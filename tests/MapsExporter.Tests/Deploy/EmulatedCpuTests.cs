@@ -7,7 +7,8 @@ namespace MapsExporter.Tests.Deploy;
 /// The release binaries on CPUs this machine is not, under Debian's qemu-user-static (user-mode emulation: the
 /// binary's instructions are emulated, its system calls run on this kernel, so /proc is this host's):
 /// the x86-64 binary on CPU models without AVX (Nehalem: SSSE3 to SSE4.2, so the vector readers run on 16-byte
-/// vectors; qemu64: SSE3 at most, so they step aside for the general readers), and the arm64 binary. Every captured
+/// vectors; qemu64: SSE3 at most, so the VmFlags reader, which needs SSSE3, steps aside for the general one while
+/// the others still run on SSE2), and the arm64 binary. Every captured
 /// fixture's report, text and JSON, must equal the native x86-64 run's byte for byte.
 /// </summary>
 public sealed class EmulatedCpuTests

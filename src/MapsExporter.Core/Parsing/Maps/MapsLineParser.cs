@@ -23,8 +23,7 @@ public static class MapsLineParser
         {
             // The first 16 bytes' hex digits from one load: the first byte that is not one must be a '-' after at least one.
             Vector128<byte> head = Vector128.Create(line);
-            Vector128<byte> hex = Vector128.LessThanOrEqual(head - Vector128.Create((byte)'0'), Vector128.Create((byte)9))
-                | Vector128.LessThanOrEqual(head - Vector128.Create((byte)'a'), Vector128.Create((byte)5));
+            Vector128<byte> hex = ByteRange.Digits(head) | ByteRange.HexLetters(head);
             int first = BitOperations.TrailingZeroCount(~hex.ExtractMostSignificantBits());
             return first > 0 && line[first] == (byte)'-';
         }

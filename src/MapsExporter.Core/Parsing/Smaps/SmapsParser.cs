@@ -27,14 +27,6 @@ public static class SmapsParser
     // A line's first ':' at 0 (no key), 3, 4 or 7 (the lengths of the keys kept) needs the full test.
     private const uint KeptKeyColons = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 7);
 
-    // 32 bytes of 0xff then 32 of 0: loaded from 31 - n, the mask of a line's first n + 1 bytes (to its newline).
-    private static ReadOnlySpan<byte> LineMasks =>
-    [
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    ];
-
     // "VmFlags:" as the 8 bytes of a little-endian ulong.
     private const int VmFlagsKeyLength = 8;
     private static readonly ulong VmFlagsKey = BinaryPrimitives.ReadUInt64LittleEndian("VmFlags:"u8);
@@ -193,7 +185,7 @@ public static class SmapsParser
                                 // A process has a few distinct VmFlags lines (a stack's, its guard page's, a library's):
                                 // the last two are remembered, the line up to its newline compared whole.
                                 int vmFlagsEnd = next + BitOperations.TrailingZeroCount(newlines);
-                                Vector256<byte> vmFlagsLine = Vector256.LoadUnsafe(ref text, (nuint)next) & Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(LineMasks), (nuint)(LineMasks.Length / 2 - 1 - (vmFlagsEnd - next)));
+                                Vector256<byte> vmFlagsLine = Vector256.LoadUnsafe(ref text, (nuint)next) & PrefixMask.Of256(vmFlagsEnd - next + 1);
                                 if (vmFlagsLine == lastFlagsLine)
                                 {
                                     flags = lastFlags;

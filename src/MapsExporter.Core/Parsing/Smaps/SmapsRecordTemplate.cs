@@ -170,19 +170,20 @@ internal sealed class SmapsRecordTemplate
         ref byte mask = ref MemoryMarshal.GetArrayDataReference(_mask);
         ref byte expected = ref MemoryMarshal.GetArrayDataReference(_expected);
         ref byte body = ref Unsafe.Add(ref text, start);
-        int last = Length - Vector128<byte>.Count;
+        nuint last = (nuint)(Length - Vector128<byte>.Count);
 
-        // Two 16-byte blocks a turn (the loop's own instructions were a third of it), the last block overlapping.
+        // Four 16-byte blocks a turn on native-sized offsets (the loop's own instructions, sign extensions included,
+        // were a third of it), the last block overlapping.
         Vector128<byte> differences = Difference(ref body, ref mask, ref expected, last);
         Vector128<byte> more = Vector128<byte>.Zero;
-        int i = 0;
-        for (; i < last - Vector128<byte>.Count; i += 2 * Vector128<byte>.Count)
+        nuint i = 0;
+        for (; i + (4 * 16) <= last; i += 4 * 16)
         {
-            differences |= Difference(ref body, ref mask, ref expected, i);
-            more |= Difference(ref body, ref mask, ref expected, i + Vector128<byte>.Count);
+            differences |= Difference(ref body, ref mask, ref expected, i) | Difference(ref body, ref mask, ref expected, i + 16);
+            more |= Difference(ref body, ref mask, ref expected, i + 32) | Difference(ref body, ref mask, ref expected, i + 48);
         }
 
-        if (i < last)
+        for (; i < last; i += 16)
         {
             differences |= Difference(ref body, ref mask, ref expected, i);
         }
@@ -263,7 +264,7 @@ internal sealed class SmapsRecordTemplate
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool ArePlainValues(Vector128<byte> columns)
     {
-        Vector128<byte> digits = Vector128.LessThanOrEqual(columns - Vector128.Create((byte)'0'), Vector128.Create((byte)9));
+        Vector128<byte> digits = ByteRange.Digits(columns);
         Vector128<byte> spaces = Vector128.Equals(columns, Vector128.Create((byte)' '));
         Vector128<ulong> digitLanes = digits.AsUInt64();
         Vector128<ulong> digitThenSpace = Vector128.AndNot(digitLanes << 8, digitLanes);
@@ -288,8 +289,8 @@ internal sealed class SmapsRecordTemplate
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> Difference(ref byte body, ref byte mask, ref byte expected, int at) =>
-        (Vector128.LoadUnsafe(ref body, (nuint)at) & Vector128.LoadUnsafe(ref mask, (nuint)at)) ^ Vector128.LoadUnsafe(ref expected, (nuint)at);
+    private static Vector128<byte> Difference(ref byte body, ref byte mask, ref byte expected, nuint at) =>
+        (Vector128.LoadUnsafe(ref body, at) & Vector128.LoadUnsafe(ref mask, at)) ^ Vector128.LoadUnsafe(ref expected, at);
 
     /// <summary>
     /// The 8 value columns (little-endian, the leftmost column in the low byte): spaces, then at least one digit and

@@ -59,8 +59,9 @@ internal static class VmFlagsLineReader
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<ushort> Found(Vector128<byte> half, Vector128<ushort> laneNumbers, int count)
     {
-        // Names to 16-bit lanes; lanes past the count are cleared to 0, which is no name's value.
-        Vector128<ushort> lanes = ByteTableLookup.Lookup(half, GatherNames).AsUInt16() & Vector128.LessThan(laneNumbers, Vector128.Create((ushort)count));
+        // Names to 16-bit lanes; lanes past the count are cleared to 0, which is no name's value (a signed compare:
+        // SSE2 has no unsigned one).
+        Vector128<ushort> lanes = ByteTableLookup.Lookup(half, GatherNames).AsUInt16() & Vector128.LessThan(laneNumbers.AsInt16(), Vector128.Create((short)count)).AsUInt16();
 
         // Each lane's slot, its byte index in both bytes of the lane, the name and flag kept in that slot.
         Vector128<ushort> slot = (lanes * Vector128.Create((ushort)SlotMultiplier)) >>> 12;
