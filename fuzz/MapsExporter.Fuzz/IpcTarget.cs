@@ -125,7 +125,7 @@ internal static class IpcTarget
 
         NewReaderTargets.Check(IpcScrape.Encode(rendered, []).AsSpan().SequenceEqual(body), "a metrics body that does not re-encode");
         byte[] gzip = GzipBody.Build(rendered, Tail);
-        NewReaderTargets.Check(gzip[0] == 0x1f && gzip[1] == 0x8b && gzip.AsSpan(10, rendered.OpenDeflate.Length).SequenceEqual(rendered.OpenDeflate)
+        NewReaderTargets.Check(gzip[0] == 0x1f && gzip[1] == 0x8b && gzip.AsSpan(10, rendered.OpenDeflate.Length).SequenceEqual(rendered.OpenDeflate.Span)
             && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(gzip.AsSpan(gzip.Length - 4)) == (uint)(rendered.Text.Length + Tail.Length), "a gzip member that is not the scan's deflate data, a tail and its trailer");
     }
 
