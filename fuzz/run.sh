@@ -9,6 +9,7 @@
 #   bash fuzz/run.sh malloc 300        # glibc malloc state images (GlibcMallocImage), patched
 #   bash fuzz/run.sh pagemap 300       # /proc/PID/pagemap words over a chosen range
 #   bash fuzz/run.sh webconfig 300     # the web config loader (YamlDotNet + the toolkit's keys)
+#   bash fuzz/run.sh ipc 300           # the privilege separation's frames (IpcFrames, IpcScrape, GzipBody)
 #   bash fuzz/run.sh all 300           # each target in turn, 300 s each
 #
 # Findings go to fuzz/findings/TARGET (crashes/, hangs/); reproduce one without AFL:
@@ -21,10 +22,10 @@ target=${1:-dump}
 seconds=${2:-300}
 
 if [ "$target" = all ]; then
-  for t in dump hsperfdata stat cgroup malloc pagemap webconfig; do bash "$0" "$t" "$seconds"; done
+  for t in dump hsperfdata stat cgroup malloc pagemap webconfig ipc; do bash "$0" "$t" "$seconds"; done
   exit 0
 fi
-case "$target" in dump|hsperfdata|stat|cgroup|malloc|pagemap|webconfig) ;; *) echo "usage: $0 dump|hsperfdata|stat|cgroup|malloc|pagemap|webconfig|all [SECONDS]" >&2; exit 64 ;; esac
+case "$target" in dump|hsperfdata|stat|cgroup|malloc|pagemap|webconfig|ipc) ;; *) echo "usage: $0 dump|hsperfdata|stat|cgroup|malloc|pagemap|webconfig|ipc|all [SECONDS]" >&2; exit 64 ;; esac
 
 if ! command -v afl-fuzz >/dev/null; then
   [ "$(id -u)" -eq 0 ] || { echo "error: install afl++ (apt-get install afl++)" >&2; exit 1; }
@@ -38,7 +39,7 @@ fi
 # SKIP_BUILD=1 reuses fuzz/out as it is: to run a second target beside a running one (a rebuild would rewrite
 # the assemblies that one has loaded).
 [ "${SKIP_BUILD:-0}" = 1 ] || dotnet build MapsExporter.Fuzz/MapsExporter.Fuzz.csproj -c Release --artifacts-path build -o out -v quiet -nologo >/dev/null
-# The core's readers, and for webconfig the host's loader and YamlDotNet's parser. The marker holds the instrumented
+# The core's readers, and for webconfig and ipc the host's loader, frames and YamlDotNet's parser. The marker holds the instrumented
 # file's hash: a build copies the original back with its old timestamp, so a time comparison would miss it.
 for dll in MapsExporter.Core mapsexporter YamlDotNet; do
   [ "${SKIP_BUILD:-0}" = 1 ] && break

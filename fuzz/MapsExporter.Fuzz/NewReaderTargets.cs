@@ -175,7 +175,16 @@ internal static class NewReaderTargets
         Check(allocated <= AllocationLimit + (input.Length * 64L), $"{allocated} bytes allocated for {input.Length} bytes of input");
     }
 
-    private static void Check(bool condition, string what)
+    /// <summary><paramref name="body"/> may allocate the usual limit and <paramref name="allowance"/> bytes more.</summary>
+    internal static void Bounded(long allowance, Action body)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        body();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Check(allocated <= AllocationLimit + allowance, $"{allocated} bytes allocated, more than {AllocationLimit} + {allowance}");
+    }
+
+    internal static void Check(bool condition, string what)
     {
         if (!condition)
         {

@@ -12,7 +12,7 @@ namespace MapsExporter.Fuzz;
 /// AFL++ targets over the parsers that read untrusted bytes: <c>dump</c> (DumpReader.Report, which detects maps or
 /// smaps, parses, classifies and builds the report, then writes it as text, CSV and JSON), <c>hsperfdata</c>
 /// (HsPerfData.Parse), <c>stat</c> (/proc/PID/stat and /proc/stat), and the newer readers of
-/// <see cref="NewReaderTargets"/>: <c>cgroup</c>, <c>malloc</c>, <c>pagemap</c>, <c>webconfig</c>. A <see cref="ProcParseException"/> is the
+/// <see cref="NewReaderTargets"/>: <c>cgroup</c>, <c>malloc</c>, <c>pagemap</c>, <c>webconfig</c>, and <c>ipc</c> (<see cref="IpcTarget"/>). A <see cref="ProcParseException"/> is the
 /// expected answer to bad input; any other exception escapes and AFL records the input as a crash.
 /// <c>--replay FILE...</c> runs the target once per file without AFL (to reproduce a crash).
 /// </summary>
@@ -22,7 +22,7 @@ internal static class Program
     {
         if (args.Length == 0 || Target(args[0]) is not { } target)
         {
-            Console.Error.WriteLine("usage: MapsExporter.Fuzz dump|hsperfdata|stat|cgroup|malloc|pagemap|webconfig [--replay FILE...]");
+            Console.Error.WriteLine("usage: MapsExporter.Fuzz dump|hsperfdata|stat|cgroup|malloc|pagemap|webconfig|ipc [--replay FILE...]");
             return 64;
         }
 
@@ -56,6 +56,7 @@ internal static class Program
         "malloc" => NewReaderTargets.Malloc,
         "pagemap" => NewReaderTargets.Pagemap,
         "webconfig" => NewReaderTargets.WebConfigFile,
+        "ipc" => IpcTarget.Frames,
         _ => null,
     };
 

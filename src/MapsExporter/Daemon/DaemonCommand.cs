@@ -1,6 +1,7 @@
 using MapsExporter.Configuration;
 using MapsExporter.Logging;
 using MapsExporter.PrivilegeSeparation;
+using MapsExporter.Web;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting.Systemd;
@@ -106,13 +107,18 @@ internal static class DaemonCommand
 
     /// <summary>
     /// This process scans; the web side, started from an unprivileged thread, listens and asks it over a socket pair.
-    /// The order matters: settings checked (a bad one is this process's one line), the web side started (children
-    /// inherit a seccomp filter), the filter set, and only then the first /proc read of another process.
+    /// The order matters: settings checked (a bad one is this process's one line), the listening sockets bound and the
+    /// web config's files read for the web side, the web side started (children inherit a seccomp filter), the filter
+    /// set, and only then the first /proc read of another process.
     /// </summary>
     private static async Task<int> RunSplitAsync(WebApplication app, IReadOnlyList<string> webSide)
     {
         var server = app.Services.GetRequiredService<ScannerServer>();
-        using WebSideSupervisor supervisor = await WebSideSupervisor.StartAsync(webSide, server, app.Logger);
+        // Bound and read here, with the scanner's privilege (a port below 1024, a key only root reads), for the web side.
+        WebOptions options = app.Services.GetRequiredService<IOptions<WebOptions>>().Value;
+        _ = ListenAddress.TryParse(options.ListenAddress, out ListenAddress address, out _); // validated above
+        byte[]? webFiles = options.ConfigFile.Length > 0 ? WebConfigFilesRead(options.ConfigFile) : null;
+        using WebSideSupervisor supervisor = await WebSideSupervisor.StartAsync(webSide, ListenSockets.Bind(address), webFiles, server, app.Logger);
         int filterError = NoInetFilter.Apply();
         if (filterError != 0)
         {
@@ -142,5 +148,22 @@ internal static class DaemonCommand
 
         await app.WaitForShutdownAsync();
         return await web ?? ExitCodes.Success;
+    }
+
+    /// <summary>The web config and every file it names, read as it is loaded (read once, at start: no reload), as a bundle.</summary>
+    private static byte[] WebConfigFilesRead(string path)
+    {
+        WebConfigFiles read = WebConfigFiles.Recording();
+        try
+        {
+            WebConfig.Load(path, read);
+        }
+        catch (WebConfigException e)
+        {
+            // Checked a moment ago: changed since. One line and exit 78, as at the check.
+            throw new OptionsValidationException(nameof(WebOptions), typeof(WebOptions), [$"{WebOptions.Flags.ConfigFile.Describe()}: {e.Message}"]);
+        }
+
+        return read.Encode();
     }
 }

@@ -25,11 +25,11 @@ internal static class GzipBody
         int length = Header.Length + scan.OpenDeflate.Length + (int)tailDeflate.Length + 8;
         byte[] body = new byte[length];
         Header.CopyTo(body, 0);
-        scan.OpenDeflate.CopyTo(body, Header.Length);
+        scan.OpenDeflate.Span.CopyTo(body.AsSpan(Header.Length));
         tailDeflate.GetBuffer().AsSpan(0, (int)tailDeflate.Length).CopyTo(body.AsSpan(Header.Length + scan.OpenDeflate.Length));
         // The CRC of text and tail, per scrape: vectorised, tens of microseconds for the whole exposition.
         var crc = new Crc32();
-        crc.Append(scan.Text);
+        crc.Append(scan.Text.Span);
         crc.Append(tail);
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(length - 8), crc.GetCurrentHashAsUInt32());
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(length - 4), (uint)(scan.Text.Length + tail.Length));

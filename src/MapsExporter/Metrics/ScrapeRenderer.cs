@@ -41,4 +41,4 @@ internal sealed class ScrapeRenderer : IDisposable
 /// <summary>
 /// One scan's exposition text and its raw deflate data, flushed but not finished (<see cref="GzipBody"/> ends it).
 /// </summary>
-internal sealed record RenderedScrape(byte[] Text, byte[] OpenDeflate);
+internal sealed record RenderedScrape(ReadOnlyMemory<byte> Text, ReadOnlyMemory<byte> OpenDeflate);

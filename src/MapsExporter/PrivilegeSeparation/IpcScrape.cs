@@ -25,23 +25,27 @@ internal static class IpcScrape
         body[0] = 1;
         int at = 1;
         BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(at), (uint)rendered.Text.Length);
-        rendered.Text.CopyTo(body, at += 4);
+        rendered.Text.Span.CopyTo(body.AsSpan(at += 4));
         BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(at += rendered.Text.Length), (uint)rendered.OpenDeflate.Length);
-        rendered.OpenDeflate.CopyTo(body, at + 4);
+        rendered.OpenDeflate.Span.CopyTo(body.AsSpan(at + 4));
         return body;
     }
 
-    /// <summary>The parts, or <paramref name="plain"/> set and null returned before the first scan. Lengths are checked against the body.</summary>
-    public static RenderedScrape? Decode(ReadOnlySpan<byte> body, out byte[] plain)
+    /// <summary>
+    /// The parts, or <paramref name="plain"/> set and null returned before the first scan. Lengths are checked
+    /// against the body. The parts are slices of <paramref name="body"/>, not copies: a scrape of a large host then
+    /// holds one copy of its text on the web side, not two.
+    /// </summary>
+    public static RenderedScrape? Decode(ReadOnlyMemory<byte> body, out byte[] plain)
     {
         plain = [];
-        if (body.Length < 5 || body[0] > 1)
+        if (body.Length < 5 || body.Span[0] > 1)
         {
             throw new IpcFormatException("metrics body too short or of an unknown form");
         }
 
-        ReadOnlySpan<byte> text = Slice(body[1..], out ReadOnlySpan<byte> rest);
-        if (body[0] == 0)
+        ReadOnlyMemory<byte> text = Slice(body[1..], out ReadOnlyMemory<byte> rest);
+        if (body.Span[0] == 0)
         {
             if (!rest.IsEmpty)
             {
@@ -52,24 +56,24 @@ internal static class IpcScrape
             return null;
         }
 
-        ReadOnlySpan<byte> deflate = Slice(rest, out rest);
+        ReadOnlyMemory<byte> deflate = Slice(rest, out rest);
         if (!rest.IsEmpty)
         {
             throw new IpcFormatException("bytes after the metrics deflate data");
         }
 
         // No CRC crosses: the web side computes the gzip trailer's over the text it got (GzipBody).
-        return new RenderedScrape(text.ToArray(), deflate.ToArray());
+        return new RenderedScrape(text, deflate);
     }
 
-    private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> from, out ReadOnlySpan<byte> rest)
+    private static ReadOnlyMemory<byte> Slice(ReadOnlyMemory<byte> from, out ReadOnlyMemory<byte> rest)
     {
         if (from.Length < 4)
         {
             throw new IpcFormatException("metrics body truncated");
         }
 
-        uint length = BinaryPrimitives.ReadUInt32BigEndian(from);
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(from.Span);
         if (length > from.Length - 4)
         {
             throw new IpcFormatException($"metrics part of {length} bytes, more than the {from.Length - 4} left");

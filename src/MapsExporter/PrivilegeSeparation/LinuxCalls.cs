@@ -25,6 +25,8 @@ internal static partial class LinuxCalls
     public const int FSetFd = 2;
     public const int FdCloexec = 1;
 
+    public const uint MfdCloexec = 1;
+
     public const int Eacces = 13;
     public const int Eperm = 1;
 
@@ -39,6 +41,9 @@ internal static partial class LinuxCalls
 
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     public static partial int Fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MemfdCreate(string name, uint flags);
 
     [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
     public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);

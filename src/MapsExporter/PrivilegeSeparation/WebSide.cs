@@ -3,6 +3,7 @@ using MapsExporter.Logging;
 using MapsExporter.Metrics;
 using MapsExporter.Web;
 using Microsoft.Extensions.Options;
+using Microsoft.Win32.SafeHandles;
 using Prometheus;
 
 namespace MapsExporter.PrivilegeSeparation;
@@ -34,11 +35,34 @@ internal static class WebSide
 
         // Killed with the scanner that started it, whatever the reason it ended.
         LinuxCalls.Prctl(LinuxCalls.PrSetPdeathsig, 15, 0, 0, 0);
-        bool journal = args.Length > 2 && args[2] == "--journal";
-        string[] flags = args[(journal ? 3 : 2)..];
+        // As the scanner does, before the host's threads: the deflate state of every scrape stays out of the arenas.
+        MallocTuning.PinMmapThreshold();
+        var listeners = new List<int>();
+        int files = -1;
+        int at = 2;
+        for (; at + 1 < args.Length && args[at] is "--listen-fd" or "--web-files-fd"; at += 2)
+        {
+            if (!int.TryParse(args[at + 1], out int inherited) || inherited < 3)
+            {
+                await stderr.WriteLineAsync($"mapsexporter web-side: {args[at]} takes a descriptor number");
+                return ExitCodes.Usage;
+            }
+
+            if (args[at] == "--listen-fd")
+            {
+                listeners.Add(inherited);
+            }
+            else
+            {
+                files = inherited;
+            }
+        }
+
+        bool journal = args.Length > at && args[at] == "--journal";
+        string[] flags = args[(journal ? at + 1 : at)..];
         return await DaemonCommand.GuardedAsync(stderr, journal, async () =>
         {
-            await using WebApplication app = Build(flags, fd, journal);
+            await using WebApplication app = Build(flags, fd, listeners, files < 0 ? null : ReadWebFiles(files), journal);
             app.Services.GetRequiredService<IStartupValidator>().Validate();
             try
             {
@@ -67,13 +91,18 @@ internal static class WebSide
         });
     }
 
-    private static WebApplication Build(string[] flags, int fd, bool journal)
+    private static WebApplication Build(string[] flags, int fd, IReadOnlyList<int> listeners, WebConfigFiles? files, bool journal)
     {
         WebApplicationBuilder builder = DaemonHost.CreateBuilder(flags);
         builder.Services.AddDaemonLogging(builder.Configuration, journal);
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true); // the scanner says them
+        if (files is not null)
+        {
+            builder.Services.AddSingleton(files); // the web config as the scanner read it: this side opens none of its files
+        }
+
         builder.Services.AddWebConfig();
-        builder.Services.AddWeb(builder.Configuration);
+        builder.Services.AddWeb(builder.Configuration, listeners);
         builder.Services.AddSingleton<HttpMetrics>();
         builder.Services.AddSingleton(sp => ScannerClient.FromDescriptor(fd, sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<ScannerClient>>()));
         WebApplication app = builder.Build();
@@ -87,6 +116,37 @@ internal static class WebSide
         }
 
         return app;
+    }
+
+    /// <summary>The scanner's bundle of the web config's files, from the start of its memfd; a bad one is an <see cref="IOException"/> (exit 1).</summary>
+    private static WebConfigFiles ReadWebFiles(int fd)
+    {
+        using var handle = new SafeFileHandle(fd, ownsHandle: true);
+        long length = RandomAccess.GetLength(handle);
+        const long Bound = 5 + (WebConfigFiles.MaxFiles * (2L + WebConfigFiles.MaxPath + 4 + WebConfigFiles.MaxFile));
+        if (length > Bound)
+        {
+            throw new IOException($"the scanner's web config bundle is {length} bytes, more than {Bound}");
+        }
+
+        byte[] bundle = new byte[length];
+        for (int read = 0, n; read < bundle.Length; read += n)
+        {
+            n = RandomAccess.Read(handle, bundle.AsSpan(read), read);
+            if (n == 0)
+            {
+                throw new IOException("the scanner's web config bundle ended early");
+            }
+        }
+
+        try
+        {
+            return WebConfigFiles.Decode(bundle);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new IOException($"the scanner's web config bundle: {e.Message}", e);
+        }
     }
 
     private static async Task MetricsAsync(HttpContext context, ScannerClient scanner, HttpMetrics http)

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using MapsExporter.Web;
+using Microsoft.Win32.SafeHandles;
 
 namespace MapsExporter.PrivilegeSeparation;
 
@@ -9,17 +11,23 @@ namespace MapsExporter.PrivilegeSeparation;
 /// <see cref="UnprivilegedLauncher"/>) with one end of a UNIX socket pair, before the scanner's seccomp filter (which
 /// every child would inherit), and serves it. The web side is not restarted: a child started later would inherit the
 /// filter and could not listen. When it exits the scanner ends too, with exit 1 (systemd's Restart= starts the
-/// unit again), or 78 when the web side found a bad setting.
+/// unit again), or 78 when the web side found a bad setting. The web side also inherits the listening sockets the
+/// scanner bound (<see cref="ListenSockets"/>) and, with a web config, the files it names as the scanner read them
+/// (<see cref="WebConfigFiles"/>, in a memfd): it binds nothing and opens no file by name.
 /// </summary>
 internal sealed partial class WebSideSupervisor(Process web, Socket socket, ScannerServer server, ILogger logger) : IDisposable
 {
     /// <summary>The web side's PID.</summary>
     public int WebPid => web.Id;
 
-    /// <summary>Starts the web side from an <see cref="UnprivilegedLauncher"/>, with the child's end of a new socket pair as <c>{fd}</c> in <paramref name="command"/>.</summary>
-    public static async Task<WebSideSupervisor> StartAsync(IReadOnlyList<string> command, ScannerServer server, ILogger logger)
+    /// <summary>
+    /// Starts the web side from an <see cref="UnprivilegedLauncher"/>, with the child's end of a new socket pair as
+    /// <c>{fd}</c> in <paramref name="command"/>, followed by <c>--listen-fd N</c> for each of <paramref name="listeners"/>
+    /// and <c>--web-files-fd N</c> for <paramref name="webFiles"/>; the scanner's own copies are closed once it started.
+    /// </summary>
+    public static async Task<WebSideSupervisor> StartAsync(IReadOnlyList<string> command, IReadOnlyList<Socket> listeners, byte[]? webFiles, ScannerServer server, ILogger logger)
     {
-        (Process web, Socket socket, string user) = await SpawnAsync(command);
+        (Process web, Socket socket, string user) = await SpawnAsync(command, listeners, webFiles);
         var supervisor = new WebSideSupervisor(web, socket, server, logger) { WebUser = user };
         // Fail closed: a web side that holds any capability is not run.
         if (CapabilitySets(web.Id) is { } held and not 0)
@@ -91,7 +99,7 @@ internal sealed partial class WebSideSupervisor(Process web, Socket socket, Scan
         socket.Dispose();
     }
 
-    private static async Task<(Process Web, Socket Ours, string User)> SpawnAsync(IReadOnlyList<string> command)
+    private static async Task<(Process Web, Socket Ours, string User)> SpawnAsync(IReadOnlyList<string> command, IReadOnlyList<Socket> listeners, byte[]? webFiles)
     {
         int[] fds = new int[2];
         if (LinuxCalls.SocketPair(LinuxCalls.AfUnix, LinuxCalls.SockStream | LinuxCalls.SockCloexec, 0, fds) != 0)
@@ -99,13 +107,29 @@ internal sealed partial class WebSideSupervisor(Process web, Socket socket, Scan
             throw new IOException($"socketpair(AF_UNIX): errno {Marshal.GetLastPInvokeError()}");
         }
 
-        // Only the child's end is inherited: every descriptor the runtime opens is close-on-exec, and so is ours.
-        LinuxCalls.Fcntl(fds[1], LinuxCalls.FSetFd, 0);
+        using SafeFileHandle? files = webFiles is null ? null : WebFilesMemfd(webFiles);
+        // Only these are inherited: every descriptor the runtime opens is close-on-exec, and so is our end of the pair.
+        var inherited = new List<string>();
+        foreach ((string flag, int fd) in listeners.Select(l => ("--listen-fd", (int)l.Handle)).Prepend(("", fds[1]))
+            .Concat(files is null ? [] : [("--web-files-fd", (int)files.DangerousGetHandle())]))
+        {
+            LinuxCalls.Fcntl(fd, LinuxCalls.FSetFd, 0);
+            inherited.AddRange(flag.Length > 0 ? [flag, Invariant(fd)] : [Invariant(fd)]);
+        }
+
         var info = new ProcessStartInfo(command[0]) { UseShellExecute = false };
         foreach (string arg in command.Skip(1))
         {
-            info.ArgumentList.Add(arg.Replace("{fd}", fds[1].ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+            foreach (string word in arg == "{fd}" ? inherited : [arg])
+            {
+                info.ArgumentList.Add(word);
+            }
         }
+
+        // The side that faces the network gets a bounded managed heap (far above what 32 MiB frames need); an
+        // allocation past it ends the web side, and so the unit, rather than the host's memory. A smaller bound also
+        // commits less GC bookkeeping idle (about 0.5 MB measured). The user's own setting wins.
+        info.Environment.TryAdd("DOTNET_GCHeapHardLimit", WebHeapHardLimitHex);
 
         try
         {
@@ -121,7 +145,30 @@ internal sealed partial class WebSideSupervisor(Process web, Socket socket, Scan
         finally
         {
             LinuxCalls.Close(fds[1]);
+            foreach (Socket listener in listeners)
+            {
+                listener.Dispose(); // the web side holds them now; the scanner keeps no inet socket
+            }
         }
+    }
+
+    /// <summary>256 MiB, in the hexadecimal the runtime reads from DOTNET_ variables (Native AOT takes no 0x prefix).</summary>
+    private const string WebHeapHardLimitHex = "10000000";
+
+    private static string Invariant(int fd) => fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>An anonymous memory file holding the bundle, for the web side to read from its start.</summary>
+    private static SafeFileHandle WebFilesMemfd(byte[] bundle)
+    {
+        int fd = LinuxCalls.MemfdCreate("mapsexporter-web-files", LinuxCalls.MfdCloexec);
+        if (fd < 0)
+        {
+            throw new IOException($"memfd_create: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        RandomAccess.Write(handle, bundle, 0);
+        return handle;
     }
 
     /// <summary>SIGTERM, and SIGKILL when it has not exited within a second.</summary>

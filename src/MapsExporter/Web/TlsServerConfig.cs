@@ -54,7 +54,7 @@ internal sealed record TlsServerConfig(
     private static readonly string[] Curves = ["CurveP256", "CurveP384", "CurveP521", "X25519"];
 
     /// <summary>The section, or null when it configures nothing (the toolkit then serves plain HTTP).</summary>
-    public static TlsServerConfig? From(WebConfigYaml.Mapping section, string path, string directory)
+    public static TlsServerConfig? From(WebConfigYaml.Mapping section, string path, string directory, WebConfigFiles files)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         IReadOnlyList<string> ciphers = [], curves = [];
@@ -95,7 +95,7 @@ internal sealed record TlsServerConfig(
             throw new WebConfigException($"{path}: {Section} needs both cert_file and key_file (or cert and key, inline PEM)");
         }
 
-        X509Certificate2 certificate = LoadCertificate(path, Get("cert_file").Length > 0 ? Resolve(Get("cert_file")) : null, Get("cert"), Get("key_file").Length > 0 ? Resolve(Get("key_file")) : null, Get("key"));
+        X509Certificate2 certificate = LoadCertificate(files, path, Get("cert_file").Length > 0 ? Resolve(Get("cert_file")) : null, Get("cert"), Get("key_file").Length > 0 ? Resolve(Get("key_file")) : null, Get("key"));
         (ClientCertificateMode mode, bool verify) = Get("client_auth_type") switch
         {
             "" or "NoClientCert" => (ClientCertificateMode.NoCertificate, false),
@@ -105,7 +105,7 @@ internal sealed record TlsServerConfig(
             "RequireAndVerifyClientCert" => (ClientCertificateMode.RequireCertificate, true),
             var other => throw new WebConfigException($"{path}: {Section}: client_auth_type '{other}' is not one of NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert"),
         };
-        X509Certificate2Collection? cas = LoadClientCas(path, Get("client_ca_file").Length > 0 ? Resolve(Get("client_ca_file")) : null, Get("client_ca"));
+        X509Certificate2Collection? cas = LoadClientCas(files, path, Get("client_ca_file").Length > 0 ? Resolve(Get("client_ca_file")) : null, Get("client_ca"));
         if (cas is not null && mode == ClientCertificateMode.NoCertificate)
         {
             throw new WebConfigException($"{path}: {Section}: client CAs are configured without a client_auth_type that asks for a certificate");
@@ -156,12 +156,12 @@ internal sealed record TlsServerConfig(
     /// <summary>The suites to offer, or null for the system's: the listed TLS 1.2 suites and all of TLS 1.3's, which Go does not let one restrict.</summary>
     public CipherSuitesPolicy? CipherSuitesPolicy() => CipherSuites.Count == 0 || OperatingSystem.IsWindows() ? null : new CipherSuitesPolicy(CipherSuites.Union(Tls13Suites));
 
-    private static X509Certificate2 LoadCertificate(string path, string? certFile, string certPem, string? keyFile, string keyPem)
+    private static X509Certificate2 LoadCertificate(WebConfigFiles files, string path, string? certFile, string certPem, string? keyFile, string keyPem)
     {
         string what = $"cert_file {certFile ?? "(inline cert)"} with key_file {keyFile ?? "(inline key)"}";
         try
         {
-            return X509Certificate2.CreateFromPem(certFile is null ? certPem : File.ReadAllText(certFile), keyFile is null ? keyPem : File.ReadAllText(keyFile));
+            return X509Certificate2.CreateFromPem(certFile is null ? certPem : files.ReadAllText(certFile), keyFile is null ? keyPem : files.ReadAllText(keyFile));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
@@ -169,7 +169,7 @@ internal sealed record TlsServerConfig(
         }
     }
 
-    private static X509Certificate2Collection? LoadClientCas(string path, string? file, string pem)
+    private static X509Certificate2Collection? LoadClientCas(WebConfigFiles files, string path, string? file, string pem)
     {
         if (file is null && pem.Length == 0)
         {
@@ -179,7 +179,7 @@ internal sealed record TlsServerConfig(
         X509Certificate2Collection cas = [];
         try
         {
-            cas.ImportFromPem(file is null ? pem : File.ReadAllText(file));
+            cas.ImportFromPem(file is null ? pem : files.ReadAllText(file));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
         {

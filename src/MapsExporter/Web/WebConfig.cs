@@ -28,23 +28,26 @@ internal sealed record WebConfig(TlsServerConfig? Tls, HttpServerConfig Http, IR
     public static WebConfig None { get; } = new(null, HttpServerConfig.Default, new Dictionary<string, string>());
 
     /// <summary>Reads and checks the file, loading the certificates. Throws <see cref="WebConfigException"/> with one line saying what is wrong.</summary>
-    public static WebConfig Load(string path)
+    public static WebConfig Load(string path) => Load(path, WebConfigFiles.Disk);
+
+    /// <summary>As <see cref="Load(string)"/>, every file read through <paramref name="files"/>.</summary>
+    public static WebConfig Load(string path, WebConfigFiles files)
     {
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = files.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new WebConfigException($"cannot read {path}: {e.Message}");
         }
 
-        return Parse(text, path);
+        return Parse(text, path, files);
     }
 
     /// <summary>The file's text; <paramref name="path"/> names it in messages and anchors its relative paths.</summary>
-    public static WebConfig Parse(string text, string path)
+    public static WebConfig Parse(string text, string path, WebConfigFiles? files = null)
     {
         WebConfigYaml.Mapping root;
         try
@@ -65,7 +68,7 @@ internal sealed record WebConfig(TlsServerConfig? Tls, HttpServerConfig Http, IR
             switch (key)
             {
                 case "tls_server_config":
-                    tls = TlsServerConfig.From(Section(path, root, key, value), path, directory);
+                    tls = TlsServerConfig.From(Section(path, root, key, value), path, directory, files ?? WebConfigFiles.Disk);
                     break;
                 case "http_server_config":
                     http = HttpServerConfig.From(Section(path, root, key, value), path);

@@ -12,11 +12,12 @@ internal static class WebConfigServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddWebConfig(this IServiceCollection services)
     {
-        services.AddSingleton<IValidateOptions<WebOptions>, WebConfigValidator>();
+        services.TryAddSingleton(WebConfigFiles.Disk); // the web side of a split daemon adds the scanner's bundle first
+        services.AddSingleton<IValidateOptions<WebOptions>>(provider => new WebConfigValidator(provider.GetRequiredService<WebConfigFiles>()));
         services.AddSingleton(provider =>
         {
             string path = provider.GetRequiredService<IOptions<WebOptions>>().Value.ConfigFile;
-            return path.Length == 0 ? WebConfig.None : WebConfig.Load(path);
+            return path.Length == 0 ? WebConfig.None : WebConfig.Load(path, provider.GetRequiredService<WebConfigFiles>());
         });
         services.AddSingleton(provider => new BasicAuth(provider.GetRequiredService<WebConfig>().BasicAuthUsers));
         services.TryAddSingleton(TimeProvider.System);
@@ -90,7 +91,7 @@ internal static class WebConfigServiceCollectionExtensions
 }
 
 /// <summary>A web config that cannot be used fails start-up as a bad setting: one line, exit 78.</summary>
-internal sealed class WebConfigValidator : IValidateOptions<WebOptions>
+internal sealed class WebConfigValidator(WebConfigFiles files) : IValidateOptions<WebOptions>
 {
     public ValidateOptionsResult Validate(string? name, WebOptions options)
     {
@@ -101,7 +102,7 @@ internal sealed class WebConfigValidator : IValidateOptions<WebOptions>
 
         try
         {
-            WebConfig.Load(options.ConfigFile);
+            WebConfig.Load(options.ConfigFile, files);
             return ValidateOptionsResult.Success;
         }
         catch (WebConfigException e)

@@ -7,8 +7,11 @@ namespace MapsExporter.Web;
 
 internal static class WebServiceCollectionExtensions
 {
-    /// <summary>Section <c>Web</c>, and Kestrel listening on its address only.</summary>
-    public static IServiceCollection AddWeb(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>
+    /// Section <c>Web</c>, and Kestrel listening on its address only; or, given <paramref name="listenHandles"/> (the
+    /// web side of a split daemon), on those sockets the scanner bound for that address.
+    /// </summary>
+    public static IServiceCollection AddWeb(this IServiceCollection services, IConfiguration configuration, IReadOnlyList<int>? listenHandles = null)
     {
         // Bound on its static type: under Native AOT the configuration binder's source generator writes this binding.
         services.AddOptions<WebOptions>().Bind(configuration.GetSection(WebOptions.Section)).ValidateOnStart();
@@ -16,7 +19,14 @@ internal static class WebServiceCollectionExtensions
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<WebOptions>>((kestrel, web) =>
         {
             kestrel.AddServerHeader = false;
-            if (ListenAddress.TryParse(web.Value.ListenAddress, out ListenAddress address, out _))
+            if (listenHandles is { Count: > 0 })
+            {
+                foreach (int handle in listenHandles)
+                {
+                    kestrel.ListenHandle((ulong)handle);
+                }
+            }
+            else if (ListenAddress.TryParse(web.Value.ListenAddress, out ListenAddress address, out _))
             {
                 address.ApplyTo(kestrel);
             }

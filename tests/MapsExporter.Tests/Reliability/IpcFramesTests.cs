@@ -99,17 +99,17 @@ public sealed class IpcFramesTests
     [Fact]
     public void Scrape_parts_round_trip_and_inconsistent_lengths_are_format_errors()
     {
-        var rendered = new RenderedScrape("a 1\n"u8.ToArray(), [1, 2, 3]);
+        var rendered = new RenderedScrape("a 1\n"u8.ToArray(), new byte[] { 1, 2, 3 });
         RenderedScrape decoded = IpcScrape.Decode(IpcScrape.Encode(rendered, []), out _)!;
-        Assert.Equal(rendered.Text, decoded.Text);
-        Assert.Equal(rendered.OpenDeflate, decoded.OpenDeflate);
+        Assert.Equal(rendered.Text.ToArray(), decoded.Text.ToArray());
+        Assert.Equal(rendered.OpenDeflate.ToArray(), decoded.OpenDeflate.ToArray());
         Assert.Null(IpcScrape.Decode(IpcScrape.Encode(null, "b 2\n"u8.ToArray()), out byte[] plain));
         Assert.Equal("b 2\n"u8.ToArray(), plain);
 
         byte[] body = IpcScrape.Encode(rendered, []);
         for (int length = 0; length < body.Length; length++)
         {
-            Assert.Throws<IpcFormatException>(() => IpcScrape.Decode(body.AsSpan(0, length), out _));
+            Assert.Throws<IpcFormatException>(() => IpcScrape.Decode(body.AsMemory(0, length), out _));
         }
 
         BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(1), uint.MaxValue);

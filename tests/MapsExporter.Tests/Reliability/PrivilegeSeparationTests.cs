@@ -87,6 +87,49 @@ public sealed class PrivilegeSeparationTests
         }
     }
 
+    /// <summary>
+    /// As root: the scanner binds a port below 1024 and reads a TLS key only root can read, before it drops anything,
+    /// and hands both to the web side (an inherited socket, a memfd of the files): nobody's process serves HTTPS on it.
+    /// </summary>
+    [Fact]
+    public async Task As_root_a_port_below_1024_and_a_root_only_key_are_served_by_the_web_side_that_holds_nothing()
+    {
+        using var tls = new TestCertificate();
+        string config = tls.WriteConfig($"tls_server_config:\n  cert_file: {tls.CertFile}\n  key_file: {tls.KeyFile}\n");
+        Assert.Equal(0, ToolRunner.Run("chmod", ["600", tls.KeyFile, tls.CertFile, config]).ExitCode);
+        Assert.Equal(0, ToolRunner.Run("chmod", ["700", tls.Directory]).ExitCode);
+        var (nobodyCode, _, nobodyError) = ToolRunner.Run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "head", "-c1", tls.KeyFile]);
+        Assert.True(nobodyCode != 0 && nobodyError.Contains("Permission denied", StringComparison.Ordinal), $"nobody read the key: exit {nobodyCode}");
+
+        int port = FreePortBelow1024();
+        using DaemonProcess daemon = DaemonProcess.Start([$"--web.listen-address=127.0.0.1:{port}", "--scan.interval=1s", $"--web.config.file={config}"]);
+        using HttpClient https = tls.Client(new Uri($"https://127.0.0.1:{port}"));
+        string metrics = await Poll.UntilAsync(async () =>
+        {
+            Assert.False(daemon.Process.HasExited, $"the daemon exited: {daemon.Stderr}");
+            try
+            {
+                return await https.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            }
+            catch (HttpRequestException)
+            {
+                return "";
+            }
+        }, text => text.Contains("mapsexporter_scan_duration_seconds", StringComparison.Ordinal), TimeSpan.FromSeconds(90), "/metrics over HTTPS on the privileged port");
+        Assert.Contains("mapsexporter_http_requests_total", metrics, StringComparison.Ordinal);
+
+        int web = ListenerPid(port);
+        Assert.NotEqual(daemon.Process.Id, web);
+        Assert.Equal(daemon.Process.Id, ParentPid(web));
+        string status = File.ReadAllText($"/proc/{web}/status");
+        Assert.Equal(0UL, Field(status, "CapEff"));
+        Assert.Equal(0UL, Field(status, "CapPrm"));
+        Assert.Equal(0UL, Field(status, "CapAmb"));
+        Assert.Contains("Uid:\t65534\t65534\t65534\t65534", status, StringComparison.Ordinal);
+        Assert.Empty(InetSocketInodes().Intersect(SocketInodes(daemon.Process.Id)));
+        Assert.Contains($"Listening on https://127.0.0.1:{port}", daemon.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Killing_the_web_side_ends_the_scanner_with_exit_1_and_nothing_serves_old_figures()
     {
@@ -137,6 +180,25 @@ public sealed class PrivilegeSeparationTests
 
     /// <summary>The daemon itself, past its launcher (setpriv execs; dotnet is the daemon).</summary>
     private static int ScannerPid(Exporter exporter) => exporter.Pid;
+
+    /// <summary>A port below 1024 nothing listens on (this test runs as root, so it can try them).</summary>
+    private static int FreePortBelow1024()
+    {
+        for (int port = 1023; port > 600; port--)
+        {
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException("no free port below 1024");
+    }
 
     private static int ListenerPid(int port)
     {
