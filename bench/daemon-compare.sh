@@ -14,15 +14,8 @@ NEW=${2:-$PWD/artifacts/mapsexporter}
 ROUNDS=${3:-2}
 SECONDS_EACH=${4:-20}
 JDK=${JDK:-/usr/lib/jvm/java-17-openjdk-amd64}
-WORK=$(mktemp -d /tmp/mapsexporter-daemon-compare.XXXXXX)
-cleanup() {
-  for p in $(cat "$WORK/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 . bench/bench-jvms.sh
+bench_work daemon-compare
 start_bench_jvms "$WORK" "$JDK"
 # The daemon's CPU and its children's (a privileged daemon splits off its web side: --web.privsep).
 cpu_ticks() {

@@ -13,14 +13,8 @@ BIN=${1:-$PWD/artifacts/mapsexporter}
 ROUNDS=${2:-2}
 SECONDS_EACH=${3:-30}
 JDK=${JDK:-/usr/lib/jvm/java-17-openjdk-amd64}
-WORK=$(mktemp -d /tmp/mapsexporter-privsep.XXXXXX)
-cleanup() {
-  for p in $(cat "$WORK/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 . bench/bench-jvms.sh
+bench_work privsep
 start_bench_jvms "$WORK" "$JDK"
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
