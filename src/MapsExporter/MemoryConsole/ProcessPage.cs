@@ -163,7 +163,7 @@ internal static class ProcessPage
             return;
         }
 
-        html.Append("<table id=\"arenas\">\n<thead><tr><th>arena</th><th>heaps</th><th>resident</th><th>virtual</th><th>system</th><th>in use</th><th>free</th><th>releasable</th></tr></thead>\n<tbody>\n");
+        AppendTableStart(html, "arenas", ["arena", "heaps", "resident", "virtual", "system", "in use", "free", "releasable"]);
         foreach (ArenaInfo arena in report.Arenas.OrderByDescending(a => a.SystemBytes ?? a.ResidentBytes))
         {
             string name = (arena.Main ? "main " : "") + "0x" + arena.Address.ToString("x", CultureInfo.InvariantCulture);
@@ -189,7 +189,7 @@ internal static class ProcessPage
             return;
         }
 
-        html.Append("<table id=\"stacks\">\n<thead><tr><th>thread group</th><th>threads</th><th>resident</th><th>virtual</th></tr></thead>\n<tbody>\n");
+        AppendTableStart(html, "stacks", ["thread group", "threads", "resident", "virtual"]);
         foreach (var (group, stacks) in report.ThreadGroups.OrderByDescending(g => g.Value.ResidentBytes).ThenBy(g => g.Key, StringComparer.Ordinal))
         {
             html.Append(CultureInfo.InvariantCulture, $"<tr><td title=\"thread names (comm), digits folded\">{Encode(group)}</td><td title=\"threads whose stack pointer is in one of these stacks\">{stacks.Threads}</td>")
@@ -199,6 +199,17 @@ internal static class ProcessPage
         }
 
         html.Append("</tbody>\n</table>\n");
+    }
+
+    private static void AppendTableStart(StringBuilder html, string id, string[] headers)
+    {
+        html.Append(CultureInfo.InvariantCulture, $"<table id=\"{id}\">\n<thead><tr>");
+        foreach (string header in headers)
+        {
+            html.Append("<th>").Append(header).Append("</th>");
+        }
+
+        html.Append("</tr></thead>\n<tbody>\n");
     }
 
     private static void AppendJvm(StringBuilder html, MemoryReport report)
