@@ -31,6 +31,7 @@ SETTLE=${SETTLE_SECONDS:-1}
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 
 # name | kind (jdk17, jdk25, native) | environment (VAR=value ..., or -) | JVM flags (or -) | program args
+#      [| layout: a function below that the capture's smaps must pass; the capture is repeated until it does]
 FIXTURES=(
   "jdk17-g1-xmx512m-t20|jdk17|-|-XX:+UseG1GC -Xmx512m|20"
   "jdk17-parallel-xmx256m-t10|jdk17|-|-XX:+UseParallelGC -Xmx256m|10"
@@ -52,6 +53,9 @@ FIXTURES=(
   # chance): an archive dumped at SharedBaseAddress=0x9f000000 (in build) and mapped there, its 16 MiB and the 1 GiB
   # class space end at 0xe0000000, the -Xmx512m heap's start.
   "jdk25-g1-xmx512m-classspace-below-heap|jdk25|-|-XX:+UseG1GC -Xmx512m -XX:+UnlockDiagnosticVMOptions -XX:ArchiveRelocationMode=0 -XX:SharedArchiveFile=@BUILD@/classspace-below-heap.jsa|20"
+  # A code heap's segment map (its MAP_NORESERVE PROT_NONE rest) right below a thread stack's guard: two PROT_NONE
+  # VMAs the kernel keeps apart only for their flags, which maps does not show (issue 16). By chance, so repeated.
+  "jdk17-parallel-xmx256m-segmap-below-guard|jdk17|-|-XX:+UseParallelGC -Xmx256m|20 --native-churn --direct-buffers=4|segmap_below_guard"
   "native-arenas-7|native|-|-|7"
   "native-arenas-3-max2|native|MALLOC_ARENA_MAX=2|-|3"
   # Each malloc named (tests/Fixtures/allocators/): tests/workloads/allocators.c built against it (the flags column is
@@ -243,9 +247,36 @@ check_fixture() {
   log "$name: maps=$m smaps=$s threads=$(cat "$dir/threads") arenas=$(grep -c '^Arena ' "$dir/malloc_stats.txt" 2>/dev/null || echo -)"
 }
 
+# segmap_below_guard SMAPS: an anonymous PROT_NONE VMA with "nr", at most 256 KiB (what a stack guard may be), directly
+# below one without it, directly below an anonymous read/write VMA (a code heap segment map's rest, a guard, a stack)
+segmap_below_guard() {
+  local start end
+  while read -r start end; do
+    (( 16#$end - 16#$start <= 262144 )) && return 0
+  done < <(awk '/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); n++; s[n] = r[1]; e[n] = r[2]; p[n] = $2; anon[n] = ($5 == 0 && NF == 5); next }
+       /^VmFlags:/ { f[n] = $0 }
+       END { for (i = 3; i <= n; i++)
+               if (anon[i] && p[i] == "rw-p" && p[i-1] == "---p" && anon[i-1] && e[i-1] == s[i] && f[i-1] !~ / nr/ \
+                   && p[i-2] == "---p" && anon[i-2] && e[i-2] == s[i-1] && f[i-2] ~ / nr/) print s[i-2], e[i-2] }' "$1")
+  return 1
+}
+
 capture_one() {
-  local spec=$1 name kind envs flags args
-  IFS='|' read -r name kind envs flags args <<< "$spec"
+  local spec=$1 name kind envs flags args layout
+  IFS='|' read -r name kind envs flags args layout <<< "$spec"
+  if [ -n "$layout" ]; then
+    local try
+    for ((try = 1; try <= ${CAPTURE_TRIES:-30}; try++)); do
+      capture_attempt "$name" "$kind" "$envs" "$flags" "$args" "$layout" && return 0
+      log "$name: try $try did not have the layout ($layout), again"
+    done
+    return 1
+  fi
+  capture_attempt "$name" "$kind" "$envs" "$flags" "$args" ""
+}
+
+capture_attempt() {
+  local name=$1 kind=$2 envs=$3 flags=$4 args=$5 layout=$6
   [ "$envs" = - ] && envs=""
   [ "$flags" = - ] && flags=""
   local dest=$HERE/$name
@@ -260,6 +291,10 @@ capture_one() {
     capture_alloc "$name" "$flags" "$args" "$work" || ok=1
   else
     capture_jvm "$name" "$kind" "$envs" "$flags" "$args" "$work" || ok=1
+  fi
+  if [ $ok = 0 ] && [ -n "$layout" ] && ! "$layout" "$work/smaps"; then
+    rm -rf "$work"
+    return 1
   fi
   if [ $ok = 0 ] && check_fixture "$work" "$name"; then
     rm -f "$work"/.stdout "$work"/.stderr "$work"/.stdin "$work"/.gdb.log

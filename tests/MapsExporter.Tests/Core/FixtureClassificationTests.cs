@@ -136,6 +136,58 @@ public sealed partial class FixtureClassificationTests
         Assert.True(heap.ResidentBytes < SumFieldOfMemfdHeap(text));
     }
 
+    public static TheoryData<string> FixtureNames()
+    {
+        var data = new TheoryData<string>();
+        foreach (string dir in Directory.GetDirectories(RepoPaths.Fixtures).Where(d => File.Exists(Path.Combine(d, "command.txt"))).Order(StringComparer.Ordinal))
+        {
+            data.Add(Path.GetFileName(dir));
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(FixtureNames))]
+    public void Maps_alone_give_every_region_the_category_smaps_gives(string fixture)
+    {
+        // A pagemap read classifies from maps (no VmFlags) and counts pages per region: a region that smaps' flags
+        // place and maps' layout does not would move its pages between categories (issue 16). The fixture's maps and
+        // smaps were read back to back and list the same VMAs.
+        (MappingTable fromSmaps, Classification bySmaps) = Classify(fixture, "smaps");
+        (MappingTable fromMaps, Classification byMaps) = Classify(fixture, "maps");
+        Assert.Equal(fromSmaps.Count, fromMaps.Count);
+        var differences = new List<string>();
+        for (int i = 0; i < fromSmaps.Count; i++)
+        {
+            Assert.Equal((fromSmaps[i].Start, fromSmaps[i].End), (fromMaps[i].Start, fromMaps[i].End));
+            if (bySmaps[i] != byMaps[i])
+            {
+                differences.Add($"{fromSmaps[i].Start:x}-{fromSmaps[i].End:x} {fromSmaps[i].Permissions}: smaps {bySmaps[i].Id()}, maps {byMaps[i].Id()}");
+            }
+        }
+
+        Assert.True(differences.Count == 0, string.Join('\n', differences));
+    }
+
+    private static (MappingTable Table, Classification Classification) Classify(string fixture, string file)
+    {
+        var table = new MappingTable();
+        byte[] content = File.ReadAllBytes(RepoPaths.Fixture(fixture, file));
+        if (file == "smaps")
+        {
+            SmapsParser.Parse(content, table, file);
+        }
+        else
+        {
+            MapsParser.Parse(content, table, file);
+        }
+
+        var classification = new Classification();
+        RegionClassifier.Classify(table, classification);
+        return (table, classification);
+    }
+
     [Fact]
     public void Metaspace_node_at_a_64_MiB_boundary_is_not_an_arena()
     {

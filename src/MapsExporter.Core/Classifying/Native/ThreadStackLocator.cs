@@ -5,7 +5,7 @@ namespace MapsExporter.Core.Classifying.Native;
 
 /// <summary>
 /// Finds thread stacks. Exactly, when each thread's stack pointer is known (<c>/proc/PID/task/TID/syscall</c>):
-/// the VMA holding it is that thread's stack and the PROT_NONE VMAs right below it are its guards. By layout
+/// the VMA holding it is that thread's stack and the PROT_NONE VMA right below it is its guard. By layout
 /// otherwise, and for threads shown <c>running</c> (no stack pointer): since Linux 6.7 MAP_STACK sets <c>nh</c>,
 /// so a read/write anonymous VMA with <c>nh</c> is a stack; without that flag (a maps dump, an older kernel) a
 /// small guard directly below a read/write region of stack-like size. The kernel names only the main thread's
@@ -112,9 +112,10 @@ public static class ThreadStackLocator
     private static void ClaimStack(ReadOnlySpan<Mapping> items, Classification result, int index)
     {
         result.Assign(index, RegionCategory.ThreadStack);
-        for (int g = index - 1; g >= 0 && IsGuard(items[g], items[g + 1].Start) && (!result.IsAssigned(g) || result[g] == RegionCategory.ThreadStack); g--)
+        int guard = index - 1;
+        if (guard >= 0 && IsGuard(items[guard], items[index].Start) && (!result.IsAssigned(guard) || result[guard] == RegionCategory.ThreadStack))
         {
-            result.Assign(g, RegionCategory.ThreadStack);
+            result.Assign(guard, RegionCategory.ThreadStack);
         }
     }
 
@@ -124,10 +125,11 @@ public static class ThreadStackLocator
         foreach (var (index, group) in stacks)
         {
             long rss = Math.Max(items[index].ResidentBytes, 0), vsz = (long)items[index].Size;
-            for (int g = index - 1; g >= 0 && result[g] == RegionCategory.ThreadStack && IsGuard(items[g], items[g + 1].Start); g--)
+            int guard = index - 1;
+            if (guard >= 0 && result[guard] == RegionCategory.ThreadStack && IsGuard(items[guard], items[index].Start))
             {
-                rss += Math.Max(items[g].ResidentBytes, 0);
-                vsz += (long)items[g].Size;
+                rss += Math.Max(items[guard].ResidentBytes, 0);
+                vsz += (long)items[guard].Size;
             }
 
             var s = groups.GetValueOrDefault(group);
@@ -175,6 +177,12 @@ public static class ThreadStackLocator
     private static bool IsAnonymousReadWrite(in Mapping m) =>
         m.Kind is MappingKind.Anonymous or MappingKind.NamedAnonymous && m.IsPrivateReadWrite && (m.Permissions & Permissions.Execute) == 0;
 
+    /// <summary>
+    /// A stack's guard is one VMA: glibc's guard and HotSpot's guard zones are PROT_NONE pieces of the same mapping,
+    /// which the kernel keeps merged. A second PROT_NONE VMA below it differs in flags (a HotSpot reservation's
+    /// MAP_NORESERVE rest, e.g. a code heap's segment map): only smaps shows those flags, so one guard per stack
+    /// keeps a maps-only read (what a pagemap read classifies) from taking it.
+    /// </summary>
     private static bool IsGuard(in Mapping m, ulong nextStart) =>
         m.Kind == MappingKind.Anonymous && m.IsNoAccess && (m.Permissions & Permissions.Shared) == 0
         && m.End == nextStart && m.Size <= MaxGuardBytes && !m.HasFlag(VmFlags.NoReserve);
