@@ -126,15 +126,7 @@ public sealed partial class PagemapReader : IDisposable
         for (ulong window = start; window < end;)
         {
             ulong windowEnd = Math.Min(end, (window + ScanWindow) & ~(ScanWindow - 1));
-            arg.Clear();
-            arg[0] = ScanArgWords * sizeof(ulong);
-            arg[2] = window;
-            arg[3] = windowEnd;
-            arg[5] = (ulong)_pinnedBlock.AddrOfPinnedObject();
-            arg[6] = (ulong)regions.Length;
-            arg[10] = PageIsPresent | PageIsSwapped;
-            arg[11] = PageIsPresent | PageIsSwapped | PageIsPfnZero;
-            int count = PagemapScan(_handle, PagemapScanRequest, arg);
+            int count = Scan(_handle, arg, window, windowEnd, _pinnedBlock.AddrOfPinnedObject(), regions.Length);
             if (count < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
@@ -237,14 +229,7 @@ public sealed partial class PagemapReader : IDisposable
         {
             using SafeFileHandle self = File.OpenHandle("/proc/self/pagemap", FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             Span<ulong> arg = stackalloc ulong[ScanArgWords];
-            arg[0] = ScanArgWords * sizeof(ulong);
-            arg[2] = 0x10000;
-            arg[3] = 0x20000;
-            arg[5] = (ulong)pinned.AddrOfPinnedObject();
-            arg[6] = 1;
-            arg[10] = PageIsPresent;
-            arg[11] = PageIsPresent;
-            return PagemapScan(self, PagemapScanRequest, arg) >= 0;
+            return Scan(self, arg, 0x10000, 0x20000, pinned.AddrOfPinnedObject(), 1) >= 0;
         }
         catch (Exception e) when (ProcReadErrors.IsReadFailure(e))
         {
@@ -254,6 +239,24 @@ public sealed partial class PagemapReader : IDisposable
         {
             pinned.Free();
         }
+    }
+
+    /// <summary>
+    /// One <c>PAGEMAP_SCAN</c> of [<paramref name="start"/>, <paramref name="end"/>) for present and swapped pages, the
+    /// zero pages marked, into <paramref name="regionCount"/> page_regions at <paramref name="regions"/>: their number,
+    /// or -1 with errno set. <paramref name="arg"/> (struct pm_scan_arg) holds walk_end (word 4) afterwards.
+    /// </summary>
+    private static int Scan(SafeFileHandle pagemap, Span<ulong> arg, ulong start, ulong end, nint regions, int regionCount)
+    {
+        arg.Clear();
+        arg[0] = ScanArgWords * sizeof(ulong); // size; flags (word 1) 0
+        arg[2] = start;
+        arg[3] = end;
+        arg[5] = (ulong)regions; // vec
+        arg[6] = (ulong)regionCount; // vec_len; max_pages (7) 0: no limit
+        arg[10] = PageIsPresent | PageIsSwapped; // category_anyof_mask (category_inverted 8, category_mask 9: 0)
+        arg[11] = PageIsPresent | PageIsSwapped | PageIsPfnZero; // return_mask
+        return PagemapScan(pagemap, PagemapScanRequest, arg);
     }
 
     public void Dispose()

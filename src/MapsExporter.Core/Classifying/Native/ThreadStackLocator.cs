@@ -112,10 +112,9 @@ public static class ThreadStackLocator
     private static void ClaimStack(ReadOnlySpan<Mapping> items, Classification result, int index)
     {
         result.Assign(index, RegionCategory.ThreadStack);
-        int guard = index - 1;
-        if (guard >= 0 && IsGuard(items[guard], items[index].Start) && (!result.IsAssigned(guard) || result[guard] == RegionCategory.ThreadStack))
+        if (HasGuard(items, index) && (!result.IsAssigned(index - 1) || result[index - 1] == RegionCategory.ThreadStack))
         {
-            result.Assign(guard, RegionCategory.ThreadStack);
+            result.Assign(index - 1, RegionCategory.ThreadStack);
         }
     }
 
@@ -125,11 +124,10 @@ public static class ThreadStackLocator
         foreach (var (index, group) in stacks)
         {
             long rss = Math.Max(items[index].ResidentBytes, 0), vsz = (long)items[index].Size;
-            int guard = index - 1;
-            if (guard >= 0 && result[guard] == RegionCategory.ThreadStack && IsGuard(items[guard], items[index].Start))
+            if (HasGuard(items, index) && result[index - 1] == RegionCategory.ThreadStack)
             {
-                rss += Math.Max(items[guard].ResidentBytes, 0);
-                vsz += (long)items[guard].Size;
+                rss += Math.Max(items[index - 1].ResidentBytes, 0);
+                vsz += (long)items[index - 1].Size;
             }
 
             var s = groups.GetValueOrDefault(group);
@@ -164,7 +162,7 @@ public static class ThreadStackLocator
 
     private static bool HasStackShape(ReadOnlySpan<Mapping> items, int i, Classification result)
     {
-        if (i == 0 || result.IsAssigned(i - 1) || !IsGuard(items[i - 1], items[i].Start))
+        if (!HasGuard(items, i) || result.IsAssigned(i - 1))
         {
             return false;
         }
@@ -178,12 +176,21 @@ public static class ThreadStackLocator
         m.Kind is MappingKind.Anonymous or MappingKind.NamedAnonymous && m.IsPrivateReadWrite && (m.Permissions & Permissions.Execute) == 0;
 
     /// <summary>
-    /// A stack's guard is one VMA: glibc's guard and HotSpot's guard zones are PROT_NONE pieces of the same mapping,
-    /// which the kernel keeps merged. A second PROT_NONE VMA below it differs in flags (a HotSpot reservation's
-    /// MAP_NORESERVE rest, e.g. a code heap's segment map): only smaps shows those flags, so one guard per stack
-    /// keeps a maps-only read (what a pagemap read classifies) from taking it.
+    /// Whether the VMA right below <paramref name="index"/> is its guard: small, PROT_NONE, private, anonymous, and not
+    /// MAP_NORESERVE where smaps shows it. A stack's guard is one VMA: glibc's guard and HotSpot's guard zones are
+    /// PROT_NONE pieces of the same mapping, which the kernel keeps merged. A second PROT_NONE VMA below it differs in
+    /// flags (a HotSpot reservation's MAP_NORESERVE rest, e.g. a code heap's segment map): only smaps shows those, so
+    /// one guard per stack keeps a maps-only read (what a pagemap read classifies) from taking it.
     /// </summary>
-    private static bool IsGuard(in Mapping m, ulong nextStart) =>
-        m.Kind == MappingKind.Anonymous && m.IsNoAccess && (m.Permissions & Permissions.Shared) == 0
-        && m.End == nextStart && m.Size <= MaxGuardBytes && !m.HasFlag(VmFlags.NoReserve);
+    private static bool HasGuard(ReadOnlySpan<Mapping> items, int index)
+    {
+        if (index == 0)
+        {
+            return false;
+        }
+
+        ref readonly Mapping m = ref items[index - 1];
+        return m.Kind == MappingKind.Anonymous && m.IsNoAccess && (m.Permissions & Permissions.Shared) == 0
+            && m.End == items[index].Start && m.Size <= MaxGuardBytes && !m.HasFlag(VmFlags.NoReserve);
+    }
 }
