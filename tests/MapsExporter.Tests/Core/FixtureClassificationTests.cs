@@ -21,15 +21,20 @@ public sealed partial class FixtureClassificationTests
     public static TheoryData<string, string> Fixtures()
     {
         var data = new TheoryData<string, string>();
-        // Each capture of one process (capture.sh records its command.txt); procfs/ is a whole tree, for the golden /metrics test.
-        foreach (string dir in Directory.GetDirectories(RepoPaths.Fixtures).Where(d => File.Exists(Path.Combine(d, "command.txt"))).Order(StringComparer.Ordinal))
+        foreach (string fixture in CapturedFixtures())
         {
-            data.Add(Path.GetFileName(dir), "smaps");
-            data.Add(Path.GetFileName(dir), "maps");
+            data.Add(fixture, "smaps");
+            data.Add(fixture, "maps");
         }
 
         return data;
     }
+
+    public static TheoryData<string> FixtureNames() => [.. CapturedFixtures()];
+
+    /// <summary>Each capture of one process (capture.sh records its command.txt); procfs/ is a whole tree, for the golden /metrics test.</summary>
+    private static IEnumerable<string> CapturedFixtures() =>
+        Directory.GetDirectories(RepoPaths.Fixtures).Where(d => File.Exists(Path.Combine(d, "command.txt"))).Select(d => Path.GetFileName(d)).Order(StringComparer.Ordinal);
 
     [Theory]
     [MemberData(nameof(Fixtures))]
@@ -136,17 +141,6 @@ public sealed partial class FixtureClassificationTests
         Assert.True(heap.ResidentBytes < SumFieldOfMemfdHeap(text));
     }
 
-    public static TheoryData<string> FixtureNames()
-    {
-        var data = new TheoryData<string>();
-        foreach (string dir in Directory.GetDirectories(RepoPaths.Fixtures).Where(d => File.Exists(Path.Combine(d, "command.txt"))).Order(StringComparer.Ordinal))
-        {
-            data.Add(Path.GetFileName(dir));
-        }
-
-        return data;
-    }
-
     [Theory]
     [MemberData(nameof(FixtureNames))]
     public void Maps_alone_give_every_region_the_category_smaps_gives(string fixture)
@@ -154,8 +148,10 @@ public sealed partial class FixtureClassificationTests
         // A pagemap read classifies from maps (no VmFlags) and counts pages per region: a region that smaps' flags
         // place and maps' layout does not would move its pages between categories (issue 16). The fixture's maps and
         // smaps were read back to back and list the same VMAs.
-        (MappingTable fromSmaps, Classification bySmaps) = Classify(fixture, "smaps");
-        (MappingTable fromMaps, Classification byMaps) = Classify(fixture, "maps");
+        MappingTable fromSmaps = new(), fromMaps = new();
+        Classification bySmaps = new(), byMaps = new();
+        DumpReader.Read(RepoPaths.Fixture(fixture, "smaps"), fromSmaps, bySmaps);
+        DumpReader.Read(RepoPaths.Fixture(fixture, "maps"), fromMaps, byMaps);
         Assert.Equal(fromSmaps.Count, fromMaps.Count);
         var differences = new List<string>();
         for (int i = 0; i < fromSmaps.Count; i++)
@@ -168,24 +164,6 @@ public sealed partial class FixtureClassificationTests
         }
 
         Assert.True(differences.Count == 0, string.Join('\n', differences));
-    }
-
-    private static (MappingTable Table, Classification Classification) Classify(string fixture, string file)
-    {
-        var table = new MappingTable();
-        byte[] content = File.ReadAllBytes(RepoPaths.Fixture(fixture, file));
-        if (file == "smaps")
-        {
-            SmapsParser.Parse(content, table, file);
-        }
-        else
-        {
-            MapsParser.Parse(content, table, file);
-        }
-
-        var classification = new Classification();
-        RegionClassifier.Classify(table, classification);
-        return (table, classification);
     }
 
     [Fact]
