@@ -123,10 +123,9 @@ internal static class WebSide
     {
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
         long length = RandomAccess.GetLength(handle);
-        const long Bound = 5 + (WebConfigFiles.MaxFiles * (2L + WebConfigFiles.MaxPath + 4 + WebConfigFiles.MaxFile));
-        if (length > Bound)
+        if (length > WebConfigFiles.MaxBundle)
         {
-            throw new IOException($"the scanner's web config bundle is {length} bytes, more than {Bound}");
+            throw new IOException($"the scanner's web config bundle is {length} bytes, more than {WebConfigFiles.MaxBundle}");
         }
 
         byte[] bundle = new byte[length];

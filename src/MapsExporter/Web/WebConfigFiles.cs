@@ -17,6 +17,9 @@ internal sealed class WebConfigFiles
     public const int MaxPath = 4096;
     public const int MaxFile = 1024 * 1024;
 
+    /// <summary>The largest bundle the format allows: every file and path at its bound.</summary>
+    public const long MaxBundle = 5 + (MaxFiles * (2L + MaxPath + 4 + MaxFile));
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly Dictionary<string, byte[]> _files = new(StringComparer.Ordinal);
